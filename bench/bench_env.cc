@@ -1,0 +1,97 @@
+// Steps per second of (a) a bare Box2D world with one hovering box over static
+// ground, (b) one RocketEnv, (c) VecEnv with N = 16, all in one run on one core.
+#include <box2d/box2d.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "common/rng.h"
+#include "common/vec_env.h"
+
+using namespace hoverslam;
+using bench::MedianRate;
+
+namespace {
+
+constexpr int kRepeats = 7;
+constexpr int kSteps = 200000;
+
+// The physical limit: the same body, shape, damping and solver settings as the
+// rocket, with Box2D's own per-step work and nothing else.
+double BareBox2d() {
+  const RocketPhysicsConfig c;
+  b2World world(b2Vec2(0, -c.gravity));
+  world.SetAllowSleeping(false);
+  b2BodyDef ground_def;
+  b2EdgeShape edge;
+  edge.SetTwoSided(b2Vec2(-c.world_width, 0), b2Vec2(2 * c.world_width, 0));
+  world.CreateBody(&ground_def)->CreateFixture(&edge, 0.0f);
+  b2BodyDef def;
+  def.type = b2_dynamicBody;
+  def.position.Set(c.pad_x, 20);
+  def.linearDamping = c.linear_damping;
+  def.angularDamping = c.angular_damping;
+  b2Body* body = world.CreateBody(&def);
+  b2PolygonShape box;
+  box.SetAsBox(0.5f * c.rocket_width, 0.5f * c.rocket_height);
+  body->CreateFixture(&box, c.rocket_mass / (c.rocket_width * c.rocket_height));
+  return MedianRate(kRepeats, [&] {
+    for (int i = 0; i < kSteps; ++i) {
+      body->ApplyForce(b2Vec2(0, c.gravity * c.rocket_mass), body->GetWorldCenter(), true);
+      world.Step(c.time_step, c.velocity_iterations, c.position_iterations);
+    }
+    return kSteps;
+  });
+}
+
+std::vector<float> RandomActions(int count) {
+  Rng rng(5);
+  std::vector<float> a(count);
+  for (float& x : a) x = rng.Uniform(-1.0f, 1.0f);
+  return a;
+}
+
+double SingleEnv() {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  env.Reset(obs);
+  const std::vector<float> actions = RandomActions(4096 * kActDim);
+  return MedianRate(kRepeats, [&] {
+    for (int i = 0; i < kSteps; ++i) {
+      const StepResult r = env.Step(&actions[(i % 4096) * kActDim], obs);
+      if (r.terminated || r.truncated) env.Reset(obs);
+    }
+    return kSteps;
+  });
+}
+
+double Vec(int n) {
+  VecEnv env(RocketConfig{}, n, 1);
+  const int rows = 256;
+  const std::vector<float> actions = RandomActions(rows * n * kActDim);
+  const int vec_steps = kSteps / n;
+  return MedianRate(kRepeats, [&] {
+    for (int i = 0; i < vec_steps; ++i) env.Step(&actions[(i % rows) * n * kActDim]);
+    return static_cast<double>(vec_steps) * n;
+  });
+}
+
+}  // namespace
+
+int main() {
+  const double box2d = BareBox2d();
+  const double single = SingleEnv();
+  const double vec16 = Vec(16);
+  std::printf("%-32s %14s\n", "case (median of 7, one core)", "steps/s");
+  std::printf("%-32s %14.0f\n", "bare Box2D world, one box", box2d);
+  std::printf("%-32s %14.0f\n", "RocketEnv (random actions)", single);
+  std::printf("%-32s %14.0f\n", "VecEnv N=16 (env steps)", vec16);
+  std::printf("ratio env/box2d %.3f (target >= 0.6); vec16 %.0f (target >= 250000)\n",
+              single / box2d, vec16);
+  std::printf(
+      "{\"bench\":\"env\",\"box2d_steps_per_s\":%.0f,\"env_steps_per_s\":%.0f,"
+      "\"vec16_steps_per_s\":%.0f,\"ratio_env_vs_box2d\":%.3f,\"ratio_vec16_vs_target\":%.3f}\n",
+      box2d, single, vec16, single / box2d, vec16 / 250000.0);
+  return 0;
+}

@@ -1,0 +1,61 @@
+// The rocket-landing task on top of RocketPhysics: actions, observations,
+// rewards, outcomes and the start distribution.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/rng.h"
+#include "common/rocket_config.h"
+#include "common/rocket_physics.h"
+
+namespace hoverslam {
+
+constexpr int kObsDim = 6;  // [x, y, theta, vx, vy, omega]
+constexpr int kActDim = 2;  // [thrust, gimbal] in [-1, 1]
+
+// kNone while an episode runs; timeout is truncation, the others termination.
+enum class Outcome : uint8_t { kNone, kLanded, kCrashed, kOutOfBounds, kTimeout };
+
+// Stable snake_case names: `landed`, `crashed`, `out_of_bounds`, `timeout` (and `none`).
+std::string_view OutcomeName(Outcome outcome);
+
+struct StepResult {
+  float reward = 0;
+  bool terminated = false;  // ended by the task: landed, crashed, out_of_bounds
+  bool truncated = false;   // ended by the time limit
+  Outcome outcome = Outcome::kNone;
+};
+
+// Not thread-safe: one instance per thread.
+class RocketEnv {
+ public:
+  RocketEnv(const RocketConfig& config, uint64_t seed);
+
+  // Starts an episode from the spawn distribution and writes its first observation.
+  void Reset(float* obs);
+  // Starts an episode from a given state (tests, replays), with no wind.
+  void ResetTo(const RocketState& state, float* obs);
+
+  // Applies `action` (clipped to [-1, 1]) for one step and writes the next
+  // observation. Throws std::invalid_argument on a non-finite action. Does not
+  // reset: after a terminal step, call Reset.
+  StepResult Step(const float* action, float* obs);
+
+  const RocketPhysics& physics() const { return physics_; }
+  int episode_steps() const { return steps_; }
+  float episode_return() const { return return_; }
+
+ private:
+  void WriteObs(const RocketState& s, float* obs) const;
+  float Potential(const RocketState& s) const;
+
+  RocketConfig config_;
+  RocketPhysics physics_;
+  Rng rng_;
+  float wind_ = 0;
+  int steps_ = 0;
+  float return_ = 0;
+};
+
+}  // namespace hoverslam

@@ -1,0 +1,50 @@
+#include "common/vec_env.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace hoverslam {
+
+VecEnv::VecEnv(const RocketConfig& config, int num_envs, uint64_t seed) {
+  if (num_envs <= 0) throw std::invalid_argument("VecEnv: num_envs must be > 0");
+  envs_.reserve(num_envs);
+  for (int i = 0; i < num_envs; ++i)
+    envs_.push_back(std::make_unique<RocketEnv>(config, EnvSeed(seed, i)));
+  obs_.assign(num_envs * kObsDim, 0.0f);
+  final_obs_.assign(num_envs * kObsDim, 0.0f);
+  rewards_.assign(num_envs, 0.0f);
+  terminated_.assign(num_envs, 0);
+  truncated_.assign(num_envs, 0);
+  finished_.reserve(num_envs);
+  Reset();
+}
+
+void VecEnv::Reset() {
+  for (int i = 0; i < num_envs(); ++i) envs_[i]->Reset(&obs_[i * kObsDim]);
+}
+
+void VecEnv::Step(const float* actions) {
+  const int n = num_envs();
+  for (int i = 0; i < n * kActDim; ++i) {
+    if (!std::isfinite(actions[i])) {
+      throw std::invalid_argument("VecEnv::Step: non-finite action for env " +
+                                  std::to_string(i / kActDim));
+    }
+  }
+  finished_.clear();
+  for (int i = 0; i < n; ++i) {
+    float* obs = &obs_[i * kObsDim];
+    const StepResult r = envs_[i]->Step(&actions[i * kActDim], obs);
+    rewards_[i] = r.reward;
+    terminated_[i] = r.terminated;
+    truncated_[i] = r.truncated;
+    if (r.terminated || r.truncated) {
+      finished_.push_back({i, envs_[i]->episode_return(), envs_[i]->episode_steps(), r.outcome});
+      for (int k = 0; k < kObsDim; ++k) final_obs_[i * kObsDim + k] = obs[k];
+      envs_[i]->Reset(obs);
+    }
+  }
+}
+
+}  // namespace hoverslam

@@ -1,0 +1,169 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/rocket_env.h"
+
+namespace hoverslam {
+namespace {
+
+constexpr float kHover = 2.0f * 9.81f / 15.0f - 1.0f;  // thrust action that cancels gravity
+constexpr float kDeg = 3.14159265358979f / 180.0f;
+
+// Steps with a constant action until the episode ends; returns the last result.
+StepResult RunConstant(RocketEnv& env, float a0, float a1, int max_steps = 2000) {
+  float obs[kObsDim];
+  const float action[kActDim] = {a0, a1};
+  StepResult r;
+  for (int i = 0; i < max_steps; ++i) {
+    r = env.Step(action, obs);
+    if (r.terminated || r.truncated) break;
+  }
+  return r;
+}
+
+TEST(RocketEnv, GentleUprightTouchdownLands) {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 2.05f, 0, 0, -0.3f, 0}, obs);
+  const StepResult r = RunConstant(env, kHover, 0);
+  EXPECT_EQ(r.outcome, Outcome::kLanded);
+  EXPECT_TRUE(r.terminated);
+  EXPECT_FALSE(r.truncated);
+  EXPECT_EQ(OutcomeName(r.outcome), "landed");
+}
+
+TEST(RocketEnv, FastTouchdownCrashes) {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 2.1f, 0, 0, -3.0f, 0}, obs);
+  const StepResult r = RunConstant(env, -1, 0);
+  EXPECT_EQ(r.outcome, Outcome::kCrashed);
+  EXPECT_TRUE(r.terminated);
+}
+
+TEST(RocketEnv, SidewaysTouchdownCrashes) {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 2.05f, 0, 1.5f, -0.3f, 0}, obs);  // |vx| 1.5 > 0.7
+  EXPECT_EQ(RunConstant(env, kHover, 0).outcome, Outcome::kCrashed);
+}
+
+TEST(RocketEnv, TiltedTouchdownCrashes) {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  // A 20 degree tilt lowers the corner to y - (2 cos 20 + 1 sin 20) = y - 2.22 m.
+  env.ResetTo({40, 2.3f, 20 * kDeg, 0, -0.3f, 0}, obs);
+  const StepResult r = RunConstant(env, kHover, 0);
+  EXPECT_EQ(r.outcome, Outcome::kCrashed);
+}
+
+TEST(RocketEnv, LeavingTheWorldIsOutOfBounds) {
+  RocketEnv env(RocketConfig{}, 1);
+  float obs[kObsDim];
+  env.ResetTo({79.5f, 20, 0, 5.0f, 0, 0}, obs);
+  StepResult r = RunConstant(env, kHover, 0);
+  EXPECT_EQ(r.outcome, Outcome::kOutOfBounds);
+  EXPECT_TRUE(r.terminated);
+  EXPECT_FALSE(r.truncated);
+
+  env.ResetTo({40, 43, 0, 0, 0, 0}, obs);
+  r = RunConstant(env, 1.0f, 0);  // full thrust through the ceiling
+  EXPECT_EQ(r.outcome, Outcome::kOutOfBounds);
+}
+
+TEST(RocketEnv, TimeLimitTruncatesWithoutTerminating) {
+  RocketConfig config;
+  config.max_episode_steps = 10;
+  RocketEnv env(config, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 20, 0, 0, 0, 0}, obs);
+  const float hover[kActDim] = {kHover, 0};
+  for (int i = 1; i < 10; ++i) {
+    const StepResult r = env.Step(hover, obs);
+    ASSERT_EQ(r.outcome, Outcome::kNone) << "step " << i;
+    ASSERT_FALSE(r.terminated || r.truncated);
+  }
+  const StepResult r = env.Step(hover, obs);
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  EXPECT_TRUE(r.truncated);
+  EXPECT_FALSE(r.terminated);
+  EXPECT_EQ(env.episode_steps(), 10);
+}
+
+TEST(RocketEnv, ShapingTelescopesToMinusInitialPotential) {
+  // With Phi(terminal) = 0, sum_t gamma^t (gamma Phi(s_t+1) - Phi(s_t)) = -Phi(s_0),
+  // so the discounted return is -Phi(s_0) + gamma^(T-1) * terminal reward.
+  RocketConfig config;
+  config.reward.fuel_cost = 0;
+  RocketEnv env(config, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 2.05f, 0, 0, -0.3f, 0}, obs);
+  // Phi(s_0) = -(distance 0.05 m + speed 0.3 m/s + 5 * tilt 0) = -0.35.
+  const double gamma = config.reward.shaping_gamma;
+  double discounted = 0, discount = 1;
+  const float hover[kActDim] = {kHover, 0};
+  StepResult r;
+  int steps = 0;
+  do {
+    r = env.Step(hover, obs);
+    discounted += discount * r.reward;
+    discount *= gamma;
+    ++steps;
+  } while (!r.terminated && steps < 100);
+  ASSERT_EQ(r.outcome, Outcome::kLanded);
+  // Landed on the pad centre: landed_reward 100 + full pad_reward 50.
+  EXPECT_NEAR(discounted, 0.35 + std::pow(gamma, steps - 1) * 150.0, 1e-3);
+}
+
+TEST(RocketEnv, NonFiniteActionThrowsAndOutOfRangeIsClipped) {
+  RocketEnv a(RocketConfig{}, 7), b(RocketConfig{}, 7);
+  float obs_a[kObsDim], obs_b[kObsDim];
+  a.ResetTo({40, 20, 0, 0, 0, 0}, obs_a);
+  b.ResetTo({40, 20, 0, 0, 0, 0}, obs_b);
+  const float nan_action[kActDim] = {std::nanf(""), 0};
+  EXPECT_THROW(a.Step(nan_action, obs_a), std::invalid_argument);
+  const float inf_action[kActDim] = {0, INFINITY};
+  EXPECT_THROW(a.Step(inf_action, obs_a), std::invalid_argument);
+
+  const float big[kActDim] = {5.0f, -7.0f}, clipped[kActDim] = {1.0f, -1.0f};
+  for (int i = 0; i < 20; ++i) {
+    a.Step(big, obs_a);
+    b.Step(clipped, obs_b);
+    ASSERT_EQ(std::memcmp(obs_a, obs_b, sizeof(obs_a)), 0) << "step " << i;
+  }
+}
+
+TEST(RocketEnv, SameSeedSameSpawnOtherSeedOther) {
+  RocketEnv a(RocketConfig{}, 42), b(RocketConfig{}, 42), c(RocketConfig{}, 43);
+  float oa[kObsDim], ob[kObsDim], oc[kObsDim];
+  a.Reset(oa);
+  b.Reset(ob);
+  c.Reset(oc);
+  EXPECT_EQ(std::memcmp(oa, ob, sizeof(oa)), 0);
+  EXPECT_NE(std::memcmp(oa, oc, sizeof(oa)), 0);
+  // Inside the documented spawn ranges.
+  EXPECT_GE(oa[0], 10.0f);
+  EXPECT_LE(oa[0], 70.0f);
+  EXPECT_GE(oa[1], 30.0f);
+  EXPECT_LE(oa[1], 40.0f);
+  EXPECT_LE(std::abs(oa[2]), 15 * kDeg);
+}
+
+TEST(RocketConfig, ValidateNamesTheBadField) {
+  RocketConfig config;
+  config.spawn.y_min = 50;
+  try {
+    config.Validate();
+    FAIL() << "expected invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("spawn.y_min"), std::string::npos) << e.what();
+  }
+  RocketConfig ok;
+  EXPECT_NO_THROW(ok.Validate());
+}
+
+}  // namespace
+}  // namespace hoverslam
