@@ -14,22 +14,6 @@ float Clip(float a) { return std::clamp(a, -1.0f, 1.0f); }
 
 }  // namespace
 
-std::string_view OutcomeName(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kLanded:
-      return "landed";
-    case Outcome::kCrashed:
-      return "crashed";
-    case Outcome::kOutOfBounds:
-      return "out_of_bounds";
-    case Outcome::kTimeout:
-      return "timeout";
-    case Outcome::kNone:
-      break;
-  }
-  return "none";
-}
-
 RocketEnv::RocketEnv(const RocketConfig& config, uint64_t seed)
     : config_(config), physics_(config.physics), rng_(seed) {
   config_.Validate();

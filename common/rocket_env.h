@@ -3,8 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 
+#include "common/outcome.h"
 #include "common/rng.h"
 #include "common/rocket_config.h"
 #include "common/rocket_physics.h"
@@ -13,12 +13,6 @@ namespace hoverslam {
 
 constexpr int kObsDim = 6;  // [x, y, theta, vx, vy, omega]
 constexpr int kActDim = 2;  // [thrust, gimbal] in [-1, 1]
-
-// kNone while an episode runs; timeout is truncation, the others termination.
-enum class Outcome : uint8_t { kNone, kLanded, kCrashed, kOutOfBounds, kTimeout };
-
-// Stable snake_case names: `landed`, `crashed`, `out_of_bounds`, `timeout` (and `none`).
-std::string_view OutcomeName(Outcome outcome);
 
 struct StepResult {
   float reward = 0;

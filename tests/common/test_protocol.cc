@@ -1,0 +1,404 @@
+// Wire protocol v1: round trips, one crafted message per rejection reason, and
+// tolerance of other encoders (key order, unknown keys, integer widths).
+#include <gtest/gtest.h>
+
+#include <msgpack.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "common/rng.h"
+
+namespace hoverslam::wire {
+namespace {
+
+Trajectory RandomTrajectory(Rng& rng, uint32_t t, uint32_t n, uint32_t d, uint32_t a) {
+  Trajectory m;
+  m.run = "run-" + std::to_string(rng.NextU64() % 1000);
+  m.actor = "actor-7";
+  m.policy_version = rng.NextU64() >> 20;
+  m.Resize(t, n, d, a);
+  for (float& x : m.obs) x = rng.Uniform(-50, 50);
+  for (float& x : m.actions) x = rng.Normal();
+  for (float& x : m.logp) x = rng.Uniform(-5, 0);
+  for (float& x : m.rewards) x = rng.Uniform(-1, 1);
+  for (uint64_t i = 0; i < m.transitions(); ++i) {
+    const uint64_t r = rng.NextU64() % 10;
+    m.terminated[i] = r == 0;
+    m.truncated[i] = r == 1;
+    if (m.truncated[i]) {
+      m.final_idx.push_back(static_cast<uint32_t>(i));
+      for (uint32_t k = 0; k < d; ++k) m.final_obs.push_back(rng.Uniform(-50, 50));
+    }
+    if (r <= 1) m.episodes.push_back({rng.Uniform(-100, 100), 1 + (r << 4), kEndedOutcomes[r]});
+  }
+  return m;
+}
+
+Weights RandomWeights(Rng& rng, uint32_t d, uint32_t a, std::vector<uint32_t> hidden) {
+  Weights w;
+  w.run = "abc";
+  w.policy_version = 12;
+  w.obs_dim = d;
+  w.act_dim = a;
+  w.activation = Activation::kElu;
+  hidden.push_back(a);
+  uint32_t in = d;
+  for (uint32_t out : hidden) {
+    Layer l{in, out, std::vector<float>(out * in), std::vector<float>(out)};
+    for (float& x : l.w) x = rng.Normal();
+    for (float& x : l.b) x = rng.Normal();
+    w.layers.push_back(l);
+    in = out;
+  }
+  w.log_std.assign(a, -0.5f);
+  for (uint32_t k = 0; k < d; ++k) {
+    w.obs_mean.push_back(rng.Uniform(-1, 1));
+    w.obs_var.push_back(rng.Uniform(0, 4));
+  }
+  w.obs_clip = 5;
+  return w;
+}
+
+template <typename T>
+bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+void ExpectSame(const Trajectory& a, const Trajectory& b) {
+  EXPECT_EQ(a.run, b.run);
+  EXPECT_EQ(a.env, b.env);
+  EXPECT_EQ(a.actor, b.actor);
+  EXPECT_EQ(a.policy_version, b.policy_version);
+  EXPECT_EQ(a.num_steps, b.num_steps);
+  EXPECT_EQ(a.num_envs, b.num_envs);
+  EXPECT_EQ(a.obs_dim, b.obs_dim);
+  EXPECT_EQ(a.act_dim, b.act_dim);
+  EXPECT_TRUE(SameBits(a.obs, b.obs));
+  EXPECT_TRUE(SameBits(a.actions, b.actions));
+  EXPECT_TRUE(SameBits(a.logp, b.logp));
+  EXPECT_TRUE(SameBits(a.rewards, b.rewards));
+  EXPECT_TRUE(SameBits(a.terminated, b.terminated));
+  EXPECT_TRUE(SameBits(a.truncated, b.truncated));
+  EXPECT_TRUE(SameBits(a.final_idx, b.final_idx));
+  EXPECT_TRUE(SameBits(a.final_obs, b.final_obs));
+  ASSERT_EQ(a.episodes.size(), b.episodes.size());
+  for (size_t i = 0; i < a.episodes.size(); ++i) {
+    EXPECT_EQ(a.episodes[i].episode_return, b.episodes[i].episode_return);
+    EXPECT_EQ(a.episodes[i].length, b.episodes[i].length);
+    EXPECT_EQ(a.episodes[i].outcome, b.episodes[i].outcome);
+  }
+}
+
+DecodeResult DecodeT(const std::vector<char>& bytes, Trajectory* out, Expect expect = {}) {
+  return Decode(bytes.data(), bytes.size(), Limits{}, expect, out);
+}
+
+// Re-packs an encoded message after `edit` changes its top-level entries: the
+// way to craft messages no correct encoder would write.
+using Entries = std::vector<std::pair<std::string, msgpack::object>>;
+std::vector<char> Edit(const std::vector<char>& bytes,
+                       const std::function<void(Entries&, msgpack::zone&)>& edit) {
+  msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+  Entries entries;
+  for (uint32_t i = 0; i < oh.get().via.map.size; ++i) {
+    const auto& kv = oh.get().via.map.ptr[i];
+    entries.emplace_back(kv.key.as<std::string>(), kv.val);
+  }
+  msgpack::zone zone;
+  edit(entries, zone);
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  pk.pack_map(static_cast<uint32_t>(entries.size()));
+  for (const auto& [key, value] : entries) {
+    pk.pack(key);
+    pk.pack(value);
+  }
+  return std::vector<char>(buffer.data(), buffer.data() + buffer.size());
+}
+
+template <typename T>
+std::function<void(Entries&, msgpack::zone&)> Set(const std::string& key, T value) {
+  return [key, value](Entries& e, msgpack::zone& zone) {
+    for (auto& [k, v] : e) {
+      if (k == key) v = msgpack::object(value, zone);
+    }
+  };
+}
+
+std::vector<char> Valid(Trajectory* out = nullptr) {
+  Rng rng(1);
+  Trajectory m = RandomTrajectory(rng, 8, 4, 6, 2);
+  m.truncated[5] = 1;  // ensure at least one truncated and one terminated step
+  m.terminated[5] = 0;
+  m.terminated[6] = 1;
+  m.truncated[6] = 0;
+  m.final_idx.clear();
+  m.final_obs.clear();
+  for (uint32_t i = 0; i < m.transitions(); ++i) {
+    if (m.truncated[i]) {
+      m.final_idx.push_back(i);
+      m.final_obs.insert(m.final_obs.end(), 6, 1.5f);
+    }
+  }
+  std::vector<char> bytes;
+  Encode(m, &bytes);
+  if (out) *out = m;
+  return bytes;
+}
+
+Reject Reason(const std::vector<char>& bytes, Expect expect = {}) {
+  Trajectory out;
+  return DecodeT(bytes, &out, expect).reason;
+}
+
+TEST(Protocol, TrajectoryRoundTripsBitIdenticalForRandomShapes) {
+  Rng rng(42);
+  Trajectory decoded;  // reused, as a receiver does
+  for (int i = 0; i < 50; ++i) {
+    const uint32_t t = 1 + rng.NextU64() % 64, n = 1 + rng.NextU64() % 32;
+    const uint32_t d = 1 + rng.NextU64() % 10, a = 1 + rng.NextU64() % 4;
+    const Trajectory m = RandomTrajectory(rng, t, n, d, a);
+    std::vector<char> bytes;
+    Encode(m, &bytes);
+    const DecodeResult r = DecodeT(bytes, &decoded);
+    ASSERT_TRUE(r) << RejectName(r.reason) << ": " << r.message;
+    ExpectSame(m, decoded);
+  }
+}
+
+TEST(Protocol, WeightsRoundTripBitIdentical) {
+  Rng rng(3);
+  const Weights w = RandomWeights(rng, 6, 2, {64, 32});
+  std::vector<char> bytes;
+  Encode(w, &bytes);
+  Weights out;
+  const DecodeResult r = Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &out);
+  ASSERT_TRUE(r) << r.message;
+  EXPECT_EQ(out.run, "abc");
+  EXPECT_EQ(out.policy_version, 12u);
+  EXPECT_EQ(out.activation, Activation::kElu);
+  ASSERT_EQ(out.layers.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out.layers[i].in, w.layers[i].in);
+    EXPECT_EQ(out.layers[i].out, w.layers[i].out);
+    EXPECT_TRUE(SameBits(out.layers[i].w, w.layers[i].w));
+    EXPECT_TRUE(SameBits(out.layers[i].b, w.layers[i].b));
+  }
+  EXPECT_TRUE(SameBits(out.log_std, w.log_std));
+  EXPECT_TRUE(SameBits(out.obs_mean, w.obs_mean));
+  EXPECT_TRUE(SameBits(out.obs_var, w.obs_var));
+  EXPECT_EQ(out.obs_clip, 5.0f);
+}
+
+TEST(Protocol, AcceptsOtherEncodersKeyOrderUnknownKeysAndWideInts) {
+  Trajectory m;
+  const std::vector<char> bytes = Valid(&m);
+  const std::vector<char> edited = Edit(bytes, [](Entries& e, msgpack::zone& zone) {
+    std::reverse(e.begin(), e.end());
+    std::map<std::string, std::vector<int>> nested{{"x", {1, 2, 3}}};
+    e.emplace_back("future_field", msgpack::object(nested, zone));
+  });
+  Trajectory out;
+  ASSERT_TRUE(DecodeT(edited, &out));
+  ExpectSame(m, out);
+
+  // Hand-packed: every uint in its widest form (0xcf), floats as float64.
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk(buffer);
+  msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+  pk.pack_map(oh.get().via.map.size);
+  for (uint32_t i = 0; i < oh.get().via.map.size; ++i) {
+    const auto& kv = oh.get().via.map.ptr[i];
+    pk.pack(kv.key);
+    if (kv.val.type == msgpack::type::POSITIVE_INTEGER) {
+      pk.pack_fix_uint64(kv.val.via.u64);
+    } else if (kv.key.as<std::string>() == "episodes") {
+      pk.pack_array(kv.val.via.array.size);
+      for (uint32_t j = 0; j < kv.val.via.array.size; ++j) {
+        const auto& e = kv.val.via.array.ptr[j].via.map;
+        pk.pack_map(e.size);
+        for (uint32_t k = 0; k < e.size; ++k) {
+          pk.pack(e.ptr[k].key);
+          if (e.ptr[k].val.type == msgpack::type::FLOAT32) {
+            pk.pack_double(e.ptr[k].val.via.f64);
+          } else if (e.ptr[k].val.type == msgpack::type::POSITIVE_INTEGER) {
+            pk.pack_fix_uint32(static_cast<uint32_t>(e.ptr[k].val.via.u64));
+          } else {
+            pk.pack(e.ptr[k].val);
+          }
+        }
+      }
+    } else {
+      pk.pack(kv.val);
+    }
+  }
+  const std::vector<char> wide(buffer.data(), buffer.data() + buffer.size());
+  EXPECT_GT(wide.size(), bytes.size());
+  ASSERT_TRUE(DecodeT(wide, &out));
+  ExpectSame(m, out);
+}
+
+TEST(Protocol, RejectNamesAreStableAndDistinct) {
+  std::set<std::string> names;
+  for (int i = 0; i < kNumRejectReasons; ++i) {
+    const std::string name(RejectName(static_cast<Reject>(i)));
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << name;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(kNumRejectReasons));
+  EXPECT_EQ(RejectName(Reject::kShapeMismatch), "shape_mismatch");
+  EXPECT_EQ(RejectName(Reject::kStale), "stale");
+}
+
+TEST(ProtocolReject, Malformed) {
+  EXPECT_EQ(Reason({'\xc1'}), Reject::kMalformed);  // a byte msgpack never uses
+  EXPECT_EQ(Reason({}), Reject::kMalformed);        // empty frame
+  std::vector<char> bytes = Valid();
+  EXPECT_EQ(Reason(std::vector<char>(bytes.begin(), bytes.end() - 10)), Reject::kMalformed);
+  bytes.push_back('\x00');  // trailing byte
+  EXPECT_EQ(Reason(bytes), Reject::kMalformed);
+  EXPECT_EQ(Reason({'\x93', '\x01', '\x02', '\x03'}), Reject::kMalformed);  // array, not map
+  const std::vector<char> dup =
+      Edit(Valid(), [](Entries& e, msgpack::zone&) { e.push_back(e.front()); });
+  EXPECT_EQ(Reason(dup), Reject::kMalformed);
+  // An array header claiming 4 billion elements in 5 bytes: refused before any allocation.
+  EXPECT_EQ(Reason({'\xdd', '\xff', '\xff', '\xff', '\xff'}), Reject::kMalformed);
+}
+
+TEST(ProtocolReject, MissingKey) {
+  const auto bytes = Edit(Valid(), [](Entries& e, msgpack::zone&) {
+    e.erase(std::remove_if(e.begin(), e.end(), [](auto& kv) { return kv.first == "logp"; }),
+            e.end());
+  });
+  Trajectory out;
+  const DecodeResult r = DecodeT(bytes, &out);
+  EXPECT_EQ(r.reason, Reject::kMissingKey);
+  EXPECT_EQ(r.message, "logp");
+}
+
+TEST(ProtocolReject, BadType) {
+  EXPECT_EQ(Reason(Edit(Valid(), Set("num_steps", std::string("8")))), Reject::kBadType);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("num_steps", -8))), Reject::kBadType);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("episodes", 3))), Reject::kBadType);
+}
+
+TEST(ProtocolReject, WrongProto) {
+  EXPECT_EQ(Reason(Edit(Valid(), Set("proto", 2))), Reject::kWrongProto);
+}
+
+TEST(ProtocolReject, WrongType) {
+  const std::vector<char> bytes = Valid();
+  Weights w;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &w).reason, Reject::kWrongType);
+  EXPECT_EQ(Reason(Edit(bytes, Set("type", std::string("weights")))), Reject::kWrongType);
+}
+
+TEST(ProtocolReject, WrongRun) {
+  Trajectory m;
+  const std::vector<char> bytes = Valid(&m);
+  EXPECT_EQ(Reason(bytes, Expect{"another-run", "rocket"}), Reject::kWrongRun);
+  EXPECT_EQ(Reason(bytes, Expect{m.run, "rocket"}), Reject::kNone);
+}
+
+TEST(ProtocolReject, WrongEnv) {
+  EXPECT_EQ(Reason(Edit(Valid(), Set("env", std::string("cartpole")))), Reject::kWrongEnv);
+}
+
+TEST(ProtocolReject, ShapeMismatch) {
+  Trajectory m;
+  Valid(&m);
+  m.obs.pop_back();  // one float short of [T+1, N, D]
+  std::vector<char> bytes;
+  Encode(m, &bytes);
+  EXPECT_EQ(Reason(bytes), Reject::kShapeMismatch);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("num_envs", 5))), Reject::kShapeMismatch);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("num_steps", 0))), Reject::kShapeMismatch);
+}
+
+TEST(ProtocolReject, TooLarge) {
+  EXPECT_EQ(Reason(Edit(Valid(), Set("num_envs", 5000))), Reject::kTooLarge);
+  Limits small;
+  small.max_message_bytes = 100;
+  const std::vector<char> bytes = Valid();
+  Trajectory out;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), small, Expect{}, &out).reason, Reject::kTooLarge);
+  Limits few_steps;
+  few_steps.max_steps = 4;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), few_steps, Expect{}, &out).reason,
+            Reject::kTooLarge);
+}
+
+TEST(ProtocolReject, NonFinite) {
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    Trajectory m;
+    Valid(&m);
+    m.rewards[3] = bad;
+    std::vector<char> bytes;
+    Encode(m, &bytes);
+    EXPECT_EQ(Reason(bytes), Reject::kNonFinite);
+  }
+  Rng rng(1);
+  Weights w = RandomWeights(rng, 6, 2, {8});
+  w.layers[1].w[3] = std::nanf("");
+  std::vector<char> bytes;
+  Encode(w, &bytes);
+  Weights out;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &out).reason,
+            Reject::kNonFinite);
+}
+
+TEST(ProtocolReject, InvalidValue) {
+  auto with = [](const std::function<void(Trajectory&)>& change) {
+    Trajectory m;
+    Valid(&m);
+    change(m);
+    std::vector<char> bytes;
+    Encode(m, &bytes);
+    return Reason(bytes);
+  };
+  EXPECT_EQ(with([](Trajectory& m) { m.terminated[0] = 2; }), Reject::kInvalidValue);
+  EXPECT_EQ(with([](Trajectory& m) { m.truncated[0] = 1; }), Reject::kInvalidValue);  // no final
+  EXPECT_EQ(with([](Trajectory& m) { m.final_idx[0] = 6; }), Reject::kInvalidValue);  // terminated
+  EXPECT_EQ(with([](Trajectory& m) {
+              m.episodes.push_back({1, 2, Outcome::kNone});
+            }),
+            Reject::kInvalidValue);  // outcome "none" is not a valid ending
+
+  Rng rng(1);
+  Weights w = RandomWeights(rng, 6, 2, {8});
+  w.obs_var[2] = -1;
+  std::vector<char> bytes;
+  Encode(w, &bytes);
+  Weights out;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &out).reason,
+            Reject::kInvalidValue);
+}
+
+TEST(ProtocolReject, WeightsLayerChainMustFitDims) {
+  Rng rng(1);
+  Weights w = RandomWeights(rng, 6, 2, {8});
+  w.layers[1].in = 7;  // 6->8 then 7->2
+  w.layers[1].w.resize(14);
+  std::vector<char> bytes;
+  Encode(w, &bytes);
+  Weights out;
+  EXPECT_EQ(Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &out).reason,
+            Reject::kShapeMismatch);
+}
+
+TEST(ProtocolReject, StaleAndFuturePolicyVersions) {
+  EXPECT_EQ(CheckPolicyVersion(10, 10, 4), Reject::kNone);
+  EXPECT_EQ(CheckPolicyVersion(6, 10, 4), Reject::kNone);  // lag 4 is allowed
+  EXPECT_EQ(CheckPolicyVersion(5, 10, 4), Reject::kStale);
+  EXPECT_EQ(CheckPolicyVersion(11, 10, 4), Reject::kFuture);
+  EXPECT_EQ(CheckPolicyVersion(0, 0, 0), Reject::kNone);
+}
+
+}  // namespace
+}  // namespace hoverslam::wire
