@@ -4,7 +4,9 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>

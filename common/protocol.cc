@@ -14,6 +14,8 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 namespace hoverslam::wire {
 namespace {
 
+constexpr float kMaxAbsLogStd = 20.0f;  // exp(20) = 5e8: beyond any sane policy
+
 // msgpack::packer output into a reused std::vector<char>.
 struct VectorWriter {
   std::vector<char>* out;
@@ -307,7 +309,12 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
       return {Reject::kTooLarge, "num_steps * num_envs " + std::to_string(uint64_t{t} * n)};
     }
     const uint64_t tn = uint64_t{t} * n;
-    m->Resize(t, n, d, a);
+    // Bin() sizes each array only once its length matches the shape: a small message
+    // claiming huge shapes allocates nothing.
+    m->num_steps = t;
+    m->num_envs = n;
+    m->obs_dim = d;
+    m->act_dim = a;
     if (auto r = f.Bin("obs", (tn + n) * d, &m->obs); !r) return r;
     if (auto r = f.Bin("actions", tn * a, &m->actions); !r) return r;
     if (auto r = f.Bin("logp", tn, &m->logp); !r) return r;
@@ -328,6 +335,11 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     }
     if (auto r = Flags(m->terminated, "terminated"); !r) return r;
     if (auto r = Flags(m->truncated, "truncated"); !r) return r;
+    for (uint64_t i = 0; i < tn; ++i) {
+      if (m->terminated[i] && m->truncated[i]) {
+        return {Reject::kInvalidValue, "a step is both terminated and truncated"};
+      }
+    }
     return CheckFinalIdx(*m);
   });
 }
@@ -384,6 +396,11 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     }
     if (!std::isfinite(m->obs_clip)) return {Reject::kNonFinite, "obs_clip"};
     if (!(m->obs_clip > 0)) return {Reject::kInvalidValue, "obs_clip must be > 0"};
+    for (float v : m->log_std) {
+      if (v < -kMaxAbsLogStd || v > kMaxAbsLogStd) {
+        return {Reject::kInvalidValue, "log_std outside [-20, 20]"};
+      }
+    }
     for (float v : m->obs_var) {
       if (v < 0) return {Reject::kInvalidValue, "obs_var must be >= 0"};
     }

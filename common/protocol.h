@@ -12,7 +12,8 @@
 //   actions bin f32 [T, N, A]   raw Gaussian samples, before clipping to [-1, 1]
 //   logp bin f32 [T, N]         behaviour log-probability of the raw sample
 //   rewards bin f32 [T, N]
-//   terminated, truncated bin u8 [T, N]   0 or 1; after either, obs[t+1] starts a new episode
+//   terminated, truncated bin u8 [T, N]   0 or 1, never both; after either, obs[t+1] starts
+//                                         a new episode
 //   final_idx bin u32 [K], final_obs bin f32 [K, D]   true last obs of each truncated step
 //                                                     (flat index t*N+n, increasing)
 //   episodes array of {return f32, length uint, outcome str}
@@ -20,7 +21,7 @@
 // type "weights" (learner -> actors; also the exported policy file policy.msgpack):
 //   policy_version uint | obs_dim, act_dim uint | activation str (tanh, elu, relu)
 //   layers array of {in uint, out uint, w bin f32 [out, in], b bin f32 [out]}, input to output
-//   log_std bin f32 [A] | obs_mean, obs_var bin f32 [D] | obs_clip f32
+//   log_std bin f32 [A] in [-20, 20] | obs_mean, obs_var bin f32 [D] | obs_clip f32
 //   The policy sees clip((obs - mean) / sqrt(var + 1e-8), -obs_clip, obs_clip).
 #pragma once
 

@@ -1,0 +1,189 @@
+#include "actor/actor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace hoverslam {
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr int kPollMs = 100;  // bounds how long the loop can miss a stop request
+
+// Runs a ZeroMQ call; a signal (EINTR) counts as "nothing happened", so the
+// caller's loop sees the stop flag.
+template <typename Call>
+auto Interruptible(Call&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    return {};
+  }
+}
+
+}  // namespace
+
+Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
+    : config_(config),
+      metrics_(metrics),
+      env_(config.env, config.num_envs, config.seed),
+      ctx_(1),
+      trajectory_endpoint_(Endpoint(config.learner, config.trajectory_port)),
+      weights_endpoint_(config.weights_endpoint.empty()
+                            ? Endpoint(config.learner, config.weights_port)
+                            : config.weights_endpoint) {
+  config_.Validate();
+  for (int i = 0; i < config.num_envs; ++i) rngs_.emplace_back(EnvSeed(~config.seed, i));
+  push_ = MakeTrajectoryPush(ctx_, trajectory_endpoint_, config.zmq);
+  push_.set(zmq::sockopt::sndtimeo, kPollMs);
+  sub_ = MakeWeightsSub(ctx_, weights_endpoint_, config.zmq);
+  traj_.actor = config.actor_id;
+  traj_.env = "rocket";
+  traj_.Resize(config.steps_per_message, config.num_envs, kObsDim, kActDim);
+  metrics_.num_envs.Set(config.num_envs);
+}
+
+Actor::~Actor() {
+  // Pending trajectories are worthless once we stop: close at once.
+  push_.set(zmq::sockopt::linger, 0);
+  sub_.set(zmq::sockopt::linger, 0);
+}
+
+uint64_t Actor::Run(const std::atomic<bool>& stop) {
+  if (!WaitForFirstWeights(stop)) return 0;
+  uint64_t sent = 0;
+  double last_log = Now();
+  while (!stop.load()) {
+    Collect();
+    if (!Send(stop)) break;
+    ++sent;
+    if (config_.max_messages > 0 && sent >= config_.max_messages) break;
+    PollWeights();  // only here, between messages: one message, one policy version
+    if (Now() - last_log >= config_.log_interval_s) {
+      last_log = Now();
+      spdlog::info("sent {} trajectories, {} env steps, policy version {}", sent,
+                   metrics_.env_steps.Value(), policy_->version());
+    }
+  }
+  spdlog::info("actor {} stopping after {} trajectories", config_.actor_id, sent);
+  return sent;
+}
+
+bool Actor::WaitForFirstWeights(const std::atomic<bool>& stop) {
+  spdlog::info("actor {} waiting for weights from {}", config_.actor_id, weights_endpoint_);
+  double last_log = Now();
+  while (!stop.load() && !policy_) {
+    zmq::pollitem_t item{static_cast<void*>(sub_), 0, ZMQ_POLLIN, 0};
+    Interruptible([&] { return zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs)); });
+    PollWeights();
+    if (!policy_ && Now() - last_log >= config_.log_interval_s) {
+      last_log = Now();
+      spdlog::info("still waiting for weights from {}", weights_endpoint_);
+    }
+  }
+  return policy_.has_value();
+}
+
+void Actor::PollWeights() {
+  zmq::message_t message;
+  // CONFLATE keeps at most one queued message: the newest.
+  while (Interruptible([&] { return sub_.recv(message, zmq::recv_flags::dontwait); })) {
+    Adopt(message);
+  }
+}
+
+void Actor::Adopt(const zmq::message_t& message) {
+  const wire::DecodeResult r =
+      wire::Decode(message.data(), message.size(), wire::Limits{}, wire::Expect{}, &weights_);
+  wire::Reject reason = r.reason;
+  std::string why = r.message;
+  if (r && policy_ && weights_.run == run_ && weights_.policy_version == policy_->version()) {
+    return;  // the learner's periodic re-publish of what we already hold
+  }
+  std::optional<Policy> next;
+  if (r) {
+    next = Policy::FromWeights(weights_, kObsDim, kActDim, &why);
+    if (!next) reason = wire::Reject::kShapeMismatch;
+  }
+  if (!next) {
+    metrics_.weights_rejected[static_cast<int>(reason)]->Increment();
+    spdlog::warn("rejected weights ({}): {}; keeping version {}", wire::RejectName(reason), why,
+                 policy_ ? std::to_string(policy_->version()) : "none");
+    return;
+  }
+  policy_ = std::move(next);
+  run_ = weights_.run;
+  metrics_.weights_received.Increment();
+  metrics_.policy_version.Set(static_cast<double>(policy_->version()));
+  spdlog::debug("using policy version {} of run {}", policy_->version(), run_);
+}
+
+void Actor::Collect() {
+  const int n = config_.num_envs, t_max = config_.steps_per_message;
+  wire::Trajectory& m = traj_;
+  m.run = run_;
+  m.policy_version = policy_->version();
+  m.final_idx.clear();
+  m.final_obs.clear();
+  m.episodes.clear();
+  const size_t obs_row = static_cast<size_t>(n) * kObsDim, act_row = size_t(n) * kActDim;
+  // obs[0] continues the previous message: the envs are where obs[T] left them.
+  std::memcpy(m.obs.data(), env_.obs(), obs_row * sizeof(float));
+  double inference = 0, stepping = 0;
+  for (int t = 0; t < t_max; ++t) {
+    const double t0 = Now();
+    policy_->Act(&m.obs[t * obs_row], n, rngs_.data(), false, &m.actions[t * act_row],
+                 &m.logp[size_t(t) * n]);
+    const double t1 = Now();
+    env_.Step(&m.actions[t * act_row]);
+    stepping += Now() - t1;
+    inference += t1 - t0;
+    std::memcpy(&m.rewards[size_t(t) * n], env_.rewards(), n * sizeof(float));
+    std::memcpy(&m.terminated[size_t(t) * n], env_.terminated(), n);
+    std::memcpy(&m.truncated[size_t(t) * n], env_.truncated(), n);
+    std::memcpy(&m.obs[(t + 1) * obs_row], env_.obs(), obs_row * sizeof(float));
+    for (const EpisodeInfo& e : env_.finished()) {
+      if (e.outcome == Outcome::kTimeout) {
+        m.final_idx.push_back(static_cast<uint32_t>(t * n + e.env));
+        const float* last = env_.final_obs() + e.env * kObsDim;
+        m.final_obs.insert(m.final_obs.end(), last, last + kObsDim);
+      }
+      m.episodes.push_back({e.episode_return, static_cast<uint32_t>(e.length), e.outcome});
+      metrics_.episodes[static_cast<int>(e.outcome)]->Increment();
+      metrics_.episode_return.Observe(e.episode_return);
+      metrics_.episode_length.Observe(e.length);
+    }
+  }
+  metrics_.env_steps.Increment(static_cast<double>(t_max) * n);
+  metrics_.inference_seconds.Increment(inference);
+  metrics_.env_step_seconds.Increment(stepping);
+}
+
+bool Actor::Send(const std::atomic<bool>& stop) {
+  wire::Encode(traj_, &bytes_);
+  const double start = Now();
+  while (!stop.load()) {
+    // Blocks up to kPollMs while the learner is away or its queue is full (the
+    // high-water mark bounds memory); then retries, so SIGTERM is seen promptly.
+    if (Interruptible([&] { return push_.send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
+      const double blocked = Now() - start;
+      metrics_.send_blocked_seconds.Increment(blocked);
+      metrics_.trajectories_sent.Increment();
+      metrics_.bytes_sent.Increment(static_cast<double>(bytes_.size()));
+      return true;
+    }
+    if (Now() - last_blocked_log_ >= config_.log_interval_s) {
+      last_blocked_log_ = Now();
+      spdlog::warn("learner at {} is not taking trajectories (waited {:.1f} s); holding",
+                   trajectory_endpoint_, Now() - start);
+    }
+  }
+  return false;
+}
+
+}  // namespace hoverslam

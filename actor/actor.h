@@ -1,0 +1,51 @@
+// The actor loop: step N envs with the newest policy, ship a Trajectory every T
+// steps, pick up new weights only between messages.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "actor/actor_config.h"
+#include "actor/actor_metrics.h"
+#include "common/policy.h"
+#include "common/protocol.h"
+#include "common/vec_env.h"
+
+namespace hoverslam {
+
+// Not thread-safe: one thread calls Run; `stop` may be set from anywhere (a signal).
+class Actor {
+ public:
+  Actor(const ActorConfig& config, MetricsServer& metrics);
+  ~Actor();
+
+  // Runs until `stop` is set or max_messages are sent; returns messages sent.
+  uint64_t Run(const std::atomic<bool>& stop);
+
+ private:
+  bool WaitForFirstWeights(const std::atomic<bool>& stop);
+  void PollWeights();  // non-blocking: adopts the newest valid weights, if any
+  void Adopt(const zmq::message_t& message);
+  void Collect();  // fills traj_ with T steps of all N envs
+  bool Send(const std::atomic<bool>& stop);
+
+  ActorConfig config_;
+  ActorMetrics metrics_;
+  VecEnv env_;
+  std::vector<Rng> rngs_;  // action noise, one stream per env
+  std::optional<Policy> policy_;
+  std::string run_;  // training run of the weights in use
+  zmq::context_t ctx_;
+  zmq::socket_t push_, sub_;
+  std::string trajectory_endpoint_, weights_endpoint_;
+  wire::Trajectory traj_;
+  wire::Weights weights_;  // decode scratch
+  std::vector<char> bytes_;
+  double last_blocked_log_ = 0;
+};
+
+}  // namespace hoverslam

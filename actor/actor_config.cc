@@ -1,0 +1,29 @@
+#include "actor/actor_config.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace hoverslam {
+namespace {
+
+void Require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+}  // namespace
+
+void ActorConfig::Validate() const {
+  Require(!learner.empty(), "--learner must name the learner host");
+  Require(trajectory_port > 0 && trajectory_port < 65536, "--trajectory-port must be in 1..65535");
+  Require(weights_port > 0 && weights_port < 65536, "--weights-port must be in 1..65535");
+  Require(num_envs > 0 && num_envs <= 4096, "--num-envs must be in 1..4096");
+  Require(steps_per_message > 0 && steps_per_message <= 4096,
+          "--steps-per-message must be in 1..4096");
+  Require(!actor_id.empty() && actor_id.size() <= 256, "--actor-id must be 1..256 characters");
+  Require(metrics_port >= 0 && metrics_port < 65536, "--metrics-port must be in 0..65535");
+  Require(log_interval_s > 0, "--log-interval must be > 0");
+  Require(zmq.send_hwm > 0, "--zmq-send-hwm must be > 0");
+  env.Validate();
+}
+
+}  // namespace hoverslam

@@ -1,0 +1,32 @@
+// The actor's Prometheus metrics, resolved once so the loop only increments.
+#pragma once
+
+#include <array>
+#include <memory>
+
+#include "common/metrics.h"
+#include "common/outcome.h"
+#include "common/protocol.h"
+
+namespace hoverslam {
+
+// Thread-safe (prometheus-cpp metrics are); owned by the actor loop.
+struct ActorMetrics {
+  explicit ActorMetrics(MetricsServer& server);
+
+  prometheus::Counter& env_steps;
+  prometheus::Histogram& episode_return;
+  prometheus::Histogram& episode_length;
+  prometheus::Gauge& policy_version;
+  prometheus::Gauge& num_envs;
+  prometheus::Counter& trajectories_sent;
+  prometheus::Counter& bytes_sent;
+  prometheus::Counter& send_blocked_seconds;
+  prometheus::Counter& inference_seconds;
+  prometheus::Counter& env_step_seconds;
+  prometheus::Counter& weights_received;
+  std::array<prometheus::Counter*, 5> episodes{};  // by Outcome; [kNone] unused
+  std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
+};
+
+}  // namespace hoverslam

@@ -1,0 +1,58 @@
+// hoverslam-actor: N rocket envs, an Eigen policy, trajectories out, weights in.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <exception>
+
+#include "actor/actor.h"
+#include "common/cli.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+std::string HostName() {
+  char name[256] = {};
+  return gethostname(name, sizeof(name) - 1) == 0 && name[0] ? name : "actor";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hoverslam;
+  ActorConfig config;
+  config.actor_id = HostName();
+  CLI::App app{
+      "hoverslam-actor: runs N rocket-landing envs with the learner's newest policy "
+      "and streams trajectories to it. Every flag also reads HOVERSLAM_<FLAG>."};
+  AddFlag(app, "--learner", &config.learner, "learner host name or IP");
+  AddFlag(app, "--trajectory-port", &config.trajectory_port, "learner's trajectory (PULL) port");
+  AddFlag(app, "--weights-port", &config.weights_port, "learner's weights (PUB) port");
+  AddFlag(app, "--num-envs", &config.num_envs, "envs stepped together");
+  AddFlag(app, "--steps-per-message", &config.steps_per_message, "steps T per trajectory");
+  AddFlag(app, "--seed", &config.seed, "seed; env i uses a stream derived from (seed, i)");
+  AddFlag(app, "--actor-id", &config.actor_id, "stable actor id (default: host name)");
+  AddFlag(app, "--metrics-port", &config.metrics_port, "Prometheus /metrics port (0: off)");
+  AddFlag(app, "--log-interval", &config.log_interval_s, "seconds between progress logs");
+  AddFlag(app, "--max-messages", &config.max_messages, "stop after this many (0: never)");
+  AddRocketFlags(app, &config.env);
+  AddZmqFlags(app, &config.zmq);
+  if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  try {
+    config.Validate();
+    MetricsServer metrics(config.metrics_port);
+    Actor actor(config, metrics);
+    actor.Run(g_stop);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+  return 0;
+}

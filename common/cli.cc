@@ -1,0 +1,45 @@
+#include "common/cli.h"
+
+#include <cctype>
+
+namespace hoverslam {
+
+std::string EnvVarName(const std::string& flag) {
+  std::string name = "HOVERSLAM_";
+  for (char c : flag.substr(flag.find_first_not_of('-'))) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+void AddRocketFlags(CLI::App& app, RocketConfig* c) {
+  AddFlag(app, "--env-max-episode-steps", &c->max_episode_steps, "time limit in steps (60 Hz)");
+  AddFlag(app, "--env-spawn-x-range", &c->spawn.x_range, "spawn x = pad +- this, m");
+  AddFlag(app, "--env-spawn-y-min", &c->spawn.y_min, "lowest spawn height, m");
+  AddFlag(app, "--env-spawn-y-max", &c->spawn.y_max, "highest spawn height, m");
+  AddFlag(app, "--env-spawn-theta-deg", &c->spawn.theta_deg, "spawn tilt = +- this, degrees");
+  AddFlag(app, "--env-spawn-vx-range", &c->spawn.vx_range, "spawn vx = +- this, m/s");
+  AddFlag(app, "--env-spawn-vy-min", &c->spawn.vy_min, "lowest spawn vy, m/s");
+  AddFlag(app, "--env-spawn-vy-max", &c->spawn.vy_max, "highest spawn vy, m/s");
+  AddFlag(app, "--env-wind-max", &c->spawn.wind_max, "per-episode lateral wind = +- this, N");
+  AddFlag(app, "--env-landing-max-speed", &c->landing.max_vy,
+          "largest vertical touchdown speed that counts as landed, m/s");
+}
+
+void AddZmqFlags(CLI::App& app, ZmqConfig* c) {
+  AddFlag(app, "--zmq-send-hwm", &c->send_hwm, "messages queued per peer before send blocks");
+  AddFlag(app, "--zmq-recv-hwm", &c->recv_hwm, "messages queued on receive");
+  AddFlag(app, "--zmq-max-message-bytes", &c->max_message_bytes,
+          "largest inbound message ZeroMQ accepts");
+}
+
+int ParseFlags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return -1;
+}
+
+}  // namespace hoverslam

@@ -1,0 +1,33 @@
+// Command-line flags that also read HOVERSLAM_<FLAG> environment variables, so a
+// Kubernetes manifest configures a binary without a wrapper script.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "common/rocket_config.h"
+#include "common/zmq_sockets.h"
+
+namespace hoverslam {
+
+// "--num-envs" -> "HOVERSLAM_NUM_ENVS".
+std::string EnvVarName(const std::string& flag);
+
+// Adds `--name` bound to `*value`, with its environment variable and default shown in --help.
+template <typename T>
+CLI::Option* AddFlag(CLI::App& app, const std::string& name, T* value, const std::string& help) {
+  return app.add_option(name, *value, help)->envname(EnvVarName(name))->capture_default_str();
+}
+
+// --env-* flags for the task parameters users most often change.
+void AddRocketFlags(CLI::App& app, RocketConfig* config);
+
+// --zmq-* flags for socket tuning.
+void AddZmqFlags(CLI::App& app, ZmqConfig* config);
+
+// Parses argv; on --help or a bad flag prints CLI11's message (naming the flag) and
+// returns the exit code to use, else -1.
+int ParseFlags(CLI::App& app, int argc, char** argv);
+
+}  // namespace hoverslam

@@ -1,0 +1,111 @@
+#include "common/metrics.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace hoverslam {
+namespace {
+
+constexpr int kPollMs = 200;      // how long shutdown can go unnoticed
+constexpr int kRequestMs = 2000;  // a client must send its request within this
+constexpr size_t kMaxRequest = 8192;
+
+void SendAll(int fd, const std::string& data) {
+  for (size_t sent = 0; sent < data.size();) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    sent += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(int port) : registry_(std::make_shared<prometheus::Registry>()) {
+  if (port == 0) return;  // metrics kept but not served (benchmarks, embedded use)
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listen_fd_, 16) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(listen_fd_);
+    throw std::runtime_error("cannot serve metrics on port " + std::to_string(port) + ": " + why +
+                             " (pick another with --metrics-port)");
+  }
+  thread_ = std::thread([this] { Serve(); });
+}
+
+MetricsServer::~MetricsServer() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+std::string MetricsServer::Scrape() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void MetricsServer::Serve() {
+  while (!stop_.load()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, kPollMs) <= 0) continue;
+    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    Answer(client);
+    ::close(client);
+  }
+}
+
+// One request per connection (HTTP/1.0 style): enough for Prometheus and curl.
+void MetricsServer::Answer(int client) const {
+  std::string request;
+  char buf[1024];
+  while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequest) {
+    pollfd p{client, POLLIN, 0};
+    if (::poll(&p, 1, kRequestMs) <= 0) return;
+    const ssize_t n = ::recv(client, buf, sizeof(buf), 0);
+    if (n <= 0) return;
+    request.append(buf, static_cast<size_t>(n));
+  }
+  const bool metrics =
+      request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0;
+  const std::string body = metrics ? Scrape() : "see /metrics\n";
+  SendAll(client, std::string(metrics ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
+                      "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                      "Content-Length: " +
+                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+}
+
+// Families with the same name are shared: Register returns the existing one.
+prometheus::Counter& MetricsServer::Counter(const std::string& name, const std::string& help,
+                                            const prometheus::Labels& labels) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_).Add(labels);
+}
+
+prometheus::Gauge& MetricsServer::Gauge(const std::string& name, const std::string& help,
+                                        const prometheus::Labels& labels) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add(labels);
+}
+
+prometheus::Histogram& MetricsServer::Histogram(
+    const std::string& name, const std::string& help,
+    const prometheus::Histogram::BucketBoundaries& buckets, const prometheus::Labels& labels) {
+  return prometheus::BuildHistogram()
+      .Name(name)
+      .Help(help)
+      .Register(*registry_)
+      .Add(labels, buckets);
+}
+
+}  // namespace hoverslam

@@ -1,0 +1,53 @@
+#include "learner/learner_metrics.h"
+
+#include <string>
+
+namespace hoverslam::learner {
+
+LearnerMetrics::LearnerMetrics(MetricsServer& m)
+    : transitions_received(m.Counter("hoverslam_learner_transitions_received_total",
+                                     "Transitions in accepted trajectories.")),
+      trajectories_received(m.Counter("hoverslam_learner_trajectories_received_total",
+                                      "Trajectory messages accepted.")),
+      policy_version(m.Gauge("hoverslam_learner_policy_version", "Version of the newest policy.")),
+      policy_lag(m.Histogram("hoverslam_learner_policy_lag",
+                             "Learner version minus the version that collected the data, per "
+                             "trajectory trained on.",
+                             {0, 1, 2, 3, 4, 6, 8, 16})),
+      queue_depth(m.Gauge("hoverslam_learner_queue_depth", "Trajectories waiting to be trained.")),
+      update_duration(m.Histogram("hoverslam_learner_update_duration_seconds",
+                                  "Wall time of one PPO update (all epochs).",
+                                  {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30})),
+      pg_loss(m.Gauge("hoverslam_learner_pg_loss", "Clipped surrogate loss, last update.")),
+      v_loss(m.Gauge("hoverslam_learner_v_loss", "Value loss, last update.")),
+      entropy(m.Gauge("hoverslam_learner_entropy", "Policy entropy, last update.")),
+      approx_kl(m.Gauge("hoverslam_learner_approx_kl", "Approximate KL(old || new), last update.")),
+      clipfrac(m.Gauge("hoverslam_learner_clip_fraction", "Fraction of clipped ratios.")),
+      explained_var(m.Gauge("hoverslam_learner_explained_variance",
+                            "Explained variance of the critic on the last batch.")),
+      learning_rate(m.Gauge("hoverslam_learner_learning_rate", "Adam learning rate.")),
+      actors_seen(m.Gauge("hoverslam_learner_actors_seen",
+                          "Distinct actors that sent accepted data in the last 60 s.")),
+      checkpoints_written(
+          m.Counter("hoverslam_learner_checkpoints_written_total", "Checkpoints written.")),
+      weights_published(m.Counter("hoverslam_learner_weights_published_total",
+                                  "Weights messages published (new and repeated).")),
+      env_steps_trained(m.Counter("hoverslam_learner_env_steps_trained_total",
+                                  "Transitions used in PPO updates.")),
+      episode_return(m.Histogram("hoverslam_learner_episode_return",
+                                 "Return of episodes reported in accepted trajectories.",
+                                 {-200, -100, -50, 0, 50, 100, 150, 200})) {
+  for (int i = 1; i < wire::kNumRejectReasons; ++i) {
+    rejected[i] =
+        &m.Counter("hoverslam_learner_rejected_total", "Trajectory messages rejected, by reason.",
+                   {{"reason", std::string(wire::RejectName(static_cast<wire::Reject>(i)))}});
+  }
+  for (Outcome o : kEndedOutcomes) {
+    episodes[static_cast<int>(o)] =
+        &m.Counter("hoverslam_learner_episodes_total",
+                   "Episodes reported in accepted trajectories, by outcome.",
+                   {{"outcome", std::string(OutcomeName(o))}});
+  }
+}
+
+}  // namespace hoverslam::learner

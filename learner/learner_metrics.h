@@ -1,0 +1,38 @@
+// The learner's Prometheus metrics, resolved once so hot paths only increment.
+#pragma once
+
+#include <array>
+
+#include "common/metrics.h"
+#include "common/outcome.h"
+#include "common/protocol.h"
+
+namespace hoverslam::learner {
+
+// Thread-safe (prometheus-cpp metrics are): the receiver and the PPO loop share it.
+struct LearnerMetrics {
+  explicit LearnerMetrics(MetricsServer& server);
+
+  prometheus::Counter& transitions_received;
+  prometheus::Counter& trajectories_received;
+  std::array<prometheus::Counter*, wire::kNumRejectReasons> rejected{};
+  prometheus::Gauge& policy_version;
+  prometheus::Histogram& policy_lag;
+  prometheus::Gauge& queue_depth;
+  prometheus::Histogram& update_duration;
+  prometheus::Gauge& pg_loss;
+  prometheus::Gauge& v_loss;
+  prometheus::Gauge& entropy;
+  prometheus::Gauge& approx_kl;
+  prometheus::Gauge& clipfrac;
+  prometheus::Gauge& explained_var;
+  prometheus::Gauge& learning_rate;
+  prometheus::Gauge& actors_seen;
+  prometheus::Counter& checkpoints_written;
+  prometheus::Counter& weights_published;
+  prometheus::Counter& env_steps_trained;
+  std::array<prometheus::Counter*, 5> episodes{};  // by Outcome; [kNone] unused
+  prometheus::Histogram& episode_return;
+};
+
+}  // namespace hoverslam::learner

@@ -1,0 +1,79 @@
+// hoverslam-learner: PPO in LibTorch; trajectories in, weights out.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <exception>
+
+#include "common/cli.h"
+#include "learner/learner.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hoverslam;
+  using namespace hoverslam::learner;
+  LearnerConfig c;
+  PpoConfig& p = c.ppo;
+  std::string activation = "tanh";
+  CLI::App app{
+      "hoverslam-learner: trains the rocket policy with PPO from actors' trajectories "
+      "and publishes its weights. Every flag also reads HOVERSLAM_<FLAG>."};
+  AddFlag(app, "--bind", &c.bind, "interface to bind (* = all)");
+  AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (PULL) port");
+  AddFlag(app, "--weights-port", &c.weights_port, "weights (PUB) port");
+  AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics port (0: off)");
+  AddFlag(app, "--device", &c.device, "auto, cpu or cuda");
+  AddFlag(app, "--threads", &c.threads, "torch intra-op threads (0: LibTorch's default)");
+  AddFlag(app, "--batch-transitions", &c.batch_transitions, "transitions per PPO update");
+  AddFlag(app, "--max-policy-lag", &c.max_policy_lag, "oldest policy version accepted, behind");
+  AddFlag(app, "--queue-capacity", &c.queue_capacity, "trajectories buffered before back-pressure");
+  AddFlag(app, "--checkpoint-dir", &c.checkpoint_dir, "checkpoint directory (empty: none)");
+  AddFlag(app, "--checkpoint-every", &c.checkpoint_every, "versions between checkpoints");
+  AddFlag(app, "--keep-checkpoints", &c.keep_checkpoints, "newest checkpoints kept");
+  AddFlag(app, "--max-versions", &c.max_versions, "stop at this version (0: never)");
+  AddFlag(app, "--max-env-steps", &c.max_env_steps, "stop after this many transitions (0: never)");
+  AddFlag(app, "--run-id", &c.run_id, "training run id (default: the checkpoint's, else new)");
+  AddFlag(app, "--republish-interval", &c.republish_s, "seconds between weight re-publishes");
+  AddFlag(app, "--seed", &c.seed, "torch seed");
+  AddFlag(app, "--gamma", &p.gamma, "discount");
+  AddFlag(app, "--gae-lambda", &p.gae_lambda, "GAE lambda");
+  AddFlag(app, "--clip", &p.clip, "surrogate and value clip epsilon");
+  AddFlag(app, "--clip-value", &p.clip_value, "clip the value loss (true/false)");
+  AddFlag(app, "--value-coef", &p.value_coef, "value loss weight");
+  AddFlag(app, "--entropy-coef", &p.entropy_coef, "entropy bonus weight");
+  AddFlag(app, "--lr", &p.lr, "initial Adam learning rate");
+  AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to approx_kl (true/false)");
+  AddFlag(app, "--desired-kl", &p.desired_kl, "approx_kl target of the adaptive lr");
+  AddFlag(app, "--lr-min", &p.lr_min, "adaptive lr lower bound");
+  AddFlag(app, "--lr-max", &p.lr_max, "adaptive lr upper bound");
+  AddFlag(app, "--max-grad-norm", &p.max_grad_norm, "global gradient-norm clip");
+  AddFlag(app, "--epochs", &p.epochs, "passes over each batch");
+  AddFlag(app, "--minibatches", &p.minibatches, "minibatches per pass");
+  AddFlag(app, "--normalize-advantages", &p.normalize_advantages, "per-batch (true/false)");
+  AddFlag(app, "--init-log-std", &p.init_log_std, "initial log standard deviation");
+  AddFlag(app, "--obs-clip", &p.obs_clip, "clip of normalised observations");
+  AddFlag(app, "--hidden", &p.hidden, "hidden layer sizes, e.g. 64,64")->delimiter(',');
+  AddFlag(app, "--activation", &activation, "hidden activation: tanh, elu or relu")
+      ->check(CLI::IsMember({"tanh", "elu", "relu"}));
+  AddZmqFlags(app, &c.zmq);
+  if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
+  p.activation = *wire::ActivationFromName(activation);
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  try {
+    Learner learner(c);
+    learner.Run(g_stop);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+  return 0;
+}

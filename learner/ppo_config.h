@@ -1,0 +1,46 @@
+// Hyper-parameters of the PPO learner. Defaults follow DESIGN.md (rsl_rl / CleanRL names).
+#pragma once
+
+#include <vector>
+
+#include "common/protocol.h"
+
+namespace hoverslam::learner {
+
+struct PpoConfig {
+  // Returns and advantages.
+  float gamma = 0.99f;       // discount; the env's reward shaping must use the same value
+  float gae_lambda = 0.95f;  // GAE lambda: 0 is one-step TD, 1 is Monte Carlo
+
+  // Loss.
+  float clip = 0.2f;                 // surrogate clip epsilon
+  bool clip_value = true;            // clip V around the old V like the policy ratio (CleanRL)
+  float value_clip = 0.2f;           // |V - V_old| limit, in return units (CleanRL reuses clip)
+  float value_coef = 1.0f;           // weight of v_loss in the total loss
+  float entropy_coef = 0.005f;       // entropy bonus: a little, so log_std does not collapse early
+  bool normalize_advantages = true;  // advantages to zero mean, unit std over each batch
+
+  // Optimiser and adaptive-KL learning-rate schedule (rsl_rl).
+  double lr = 3e-4;            // Adam learning rate at start
+  bool adaptive_lr = true;     // adapt lr to approx_kl after every minibatch (else constant)
+  double desired_kl = 0.01;    // target approx_kl per minibatch
+  double lr_min = 1e-5;        // lower bound of the adaptive lr
+  double lr_max = 1e-2;        // upper bound of the adaptive lr
+  double lr_factor = 1.5;      // lr /= factor when kl > 2 desired, *= factor when kl < desired / 2
+  float max_grad_norm = 1.0f;  // global gradient-norm clip
+
+  // Batching.
+  int epochs = 5;       // passes over each batch
+  int minibatches = 4;  // minibatches per pass
+
+  // Model.
+  std::vector<int> hidden = {64, 64};                     // hidden sizes, policy and critic
+  wire::Activation activation = wire::Activation::kTanh;  // on hidden layers only
+  float init_log_std = -0.5f;  // std 0.61 at start: most samples stay inside the [-1, 1] clip
+  float obs_clip = 10.0f;      // normalised observations are clipped to +- obs_clip
+
+  // Throws std::invalid_argument naming the first bad field.
+  void Validate() const;
+};
+
+}  // namespace hoverslam::learner

@@ -1,0 +1,82 @@
+#include "learner/ppo_loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace hoverslam::learner {
+
+PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_logp,
+                      const torch::Tensor& advantages, const torch::Tensor& values,
+                      const torch::Tensor& old_values, const torch::Tensor& returns,
+                      const torch::Tensor& entropy, const PpoConfig& config) {
+  const double eps = config.clip;
+  // The batch side is data: only new_logp, values and entropy may carry gradients.
+  const torch::Tensor adv = advantages.detach();
+  const torch::Tensor ret = returns.detach();
+  const torch::Tensor old_v = old_values.detach();
+
+  // r_t = pi(a_t | s_t) / pi_old(a_t | s_t)
+  const torch::Tensor log_ratio = new_logp - old_logp.detach();
+  const torch::Tensor ratio = log_ratio.exp();
+
+  // L^CLIP = E[min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t)]; minimise its negative, so
+  // min becomes max. Where the clipped term wins, the gradient through r_t is zero.
+  const torch::Tensor pg_loss1 = -adv * ratio;
+  const torch::Tensor pg_loss2 = -adv * torch::clamp(ratio, 1 - eps, 1 + eps);
+  const torch::Tensor pg_loss = torch::max(pg_loss1, pg_loss2).mean();
+
+  // L^V = 0.5 * E[max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2)], c = value_clip: the
+  // critic, like the policy, gains nothing from moving further than c from its old prediction.
+  torch::Tensor v_loss;
+  if (config.clip_value) {
+    const torch::Tensor v_loss_unclipped = (values - ret).square();
+    const double c = config.value_clip;
+    const torch::Tensor v_clipped = old_v + torch::clamp(values - old_v, -c, c);
+    const torch::Tensor v_loss_clipped = (v_clipped - ret).square();
+    v_loss = 0.5 * torch::max(v_loss_unclipped, v_loss_clipped).mean();
+  } else {
+    v_loss = 0.5 * (values - ret).square().mean();
+  }
+
+  const torch::Tensor entropy_mean = entropy.mean();
+  // L = L^pg + c_v L^V - c_e H
+  const torch::Tensor loss =
+      pg_loss + config.value_coef * v_loss - config.entropy_coef * entropy_mean;
+
+  torch::NoGradGuard no_grad;
+  // KL(old || new) ~ E[(r - 1) - log r] (http://joschu.net/blog/kl-approx.html): >= 0, low
+  // variance.
+  const torch::Tensor approx_kl = ((ratio - 1) - log_ratio).mean();
+  const torch::Tensor clipfrac = ((ratio - 1).abs() > eps).to(ratio.scalar_type()).mean();
+  return {loss, pg_loss, v_loss, entropy_mean, approx_kl, clipfrac};
+}
+
+torch::Tensor NormalizeAdvantages(const torch::Tensor& advantages) {
+  torch::NoGradGuard no_grad;
+  // Population std (unbiased=false) so a batch of one gives 0 rather than NaN.
+  return (advantages - advantages.mean()) / (advantages.std(/*unbiased=*/false) + 1e-8);
+}
+
+double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& returns) {
+  torch::NoGradGuard no_grad;
+  const double var_returns = returns.var(/*unbiased=*/false).item<double>();
+  if (!(var_returns > 0)) return std::numeric_limits<double>::quiet_NaN();
+  const double var_error = (returns - values).var(/*unbiased=*/false).item<double>();
+  return 1.0 - var_error / var_returns;
+}
+
+double AdaptiveLr(double lr, double kl, const PpoConfig& config) {
+  if (std::isfinite(kl)) {
+    if (kl > 2.0 * config.desired_kl) {
+      lr /= config.lr_factor;
+    } else if (kl > 0.0 && kl < 0.5 * config.desired_kl) {
+      // kl == 0 means the policy has not moved yet (the first minibatch of an update):
+      // that says nothing about the step size, so it must not raise lr.
+      lr *= config.lr_factor;
+    }
+  }
+  return std::clamp(lr, config.lr_min, config.lr_max);
+}
+
+}  // namespace hoverslam::learner

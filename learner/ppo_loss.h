@@ -1,0 +1,40 @@
+// The PPO objective (Schulman et al. 2017) in CleanRL's form, and rsl_rl's adaptive-KL schedule.
+#pragma once
+
+#include <torch/types.h>
+
+#include "learner/ppo_config.h"
+
+namespace hoverslam::learner {
+
+// Scalars. loss, pg_loss, v_loss and entropy carry gradients; approx_kl and clipfrac do not.
+struct PpoLossResult {
+  torch::Tensor loss;       // pg_loss + value_coef * v_loss - entropy_coef * entropy
+  torch::Tensor pg_loss;    // clipped surrogate, negated so that lower is better
+  torch::Tensor v_loss;     // 0.5 * squared error (within value_clip of old_values if clip_value)
+  torch::Tensor entropy;    // mean policy entropy
+  torch::Tensor approx_kl;  // mean of (ratio - 1) - log(ratio), an unbiased KL(old || new) estimate
+  torch::Tensor clipfrac;   // fraction of samples with |ratio - 1| > clip
+};
+
+// Per-sample inputs are [B]: log-probabilities of the taken actions under the current and the
+// behaviour policy, advantages (already normalised if wanted), the current critic's values,
+// the values recorded when the batch was built, and the GAE returns. `entropy` is [B] or a
+// scalar (a state-independent std gives one entropy for every state).
+PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_logp,
+                      const torch::Tensor& advantages, const torch::Tensor& values,
+                      const torch::Tensor& old_values, const torch::Tensor& returns,
+                      const torch::Tensor& entropy, const PpoConfig& config);
+
+// (A - mean(A)) / (std(A) + 1e-8) over the whole tensor, without gradient.
+torch::Tensor NormalizeAdvantages(const torch::Tensor& advantages);
+
+// 1 - Var(returns - values) / Var(returns): 1 is a perfect critic, <= 0 is no better than
+// a constant. NaN when the returns do not vary.
+double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& returns);
+
+// Next learning rate: lr / factor if kl > 2 desired_kl, lr * factor if 0 < kl < desired_kl / 2,
+// else lr; always bounded to [lr_min, lr_max]. A non-finite kl leaves lr unchanged.
+double AdaptiveLr(double lr, double kl, const PpoConfig& config);
+
+}  // namespace hoverslam::learner

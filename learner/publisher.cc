@@ -1,0 +1,55 @@
+#include "learner/publisher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace hoverslam::learner {
+
+Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const ZmqConfig& zmq,
+                     double republish_s, LearnerMetrics* metrics)
+    : pub_(MakeWeightsPub(ctx, endpoint, zmq)),
+      republish_s_(republish_s),
+      metrics_(metrics),
+      thread_([this] { Loop(); }) {}
+
+Publisher::~Publisher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  pub_.set(zmq::sockopt::linger, 0);
+}
+
+void Publisher::Publish(std::vector<char> message) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    latest_ = std::move(message);
+    fresh_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Publisher::Loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto period = std::chrono::duration<double>(republish_s_);
+  while (!stop_) {
+    wake_.wait_for(lock, period, [&] { return stop_ || fresh_; });
+    if (stop_) break;
+    fresh_ = false;
+    if (latest_.empty()) continue;
+    // PUB never blocks: a slow subscriber just misses a copy, and CONFLATE on the
+    // actor side keeps only the newest anyway.
+    try {
+      if (pub_.send(zmq::buffer(latest_), zmq::send_flags::dontwait)) {
+        metrics_->weights_published.Increment();
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) spdlog::error("weights publish failed: {}", e.what());
+    }
+  }
+}
+
+}  // namespace hoverslam::learner

@@ -1,0 +1,65 @@
+// One PPO update from a batch of trajectories: values recomputed with the current
+// critic, GAE, normalised advantages, epochs x minibatches, adaptive-KL lr.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "learner/obs_normalizer.h"
+#include "learner/policy_model.h"
+#include "learner/ppo_config.h"
+
+namespace hoverslam::learner {
+
+// Means over the update's minibatches (explained_var: of the batch before training).
+struct UpdateStats {
+  double pg_loss = 0, v_loss = 0, entropy = 0, approx_kl = 0, clipfrac = 0;
+  double explained_var = 0, lr = 0;
+  int64_t transitions = 0;
+};
+
+// The tensors PPO trains on, flattened over messages, steps and envs: [B, ...].
+struct Batch {
+  torch::Tensor obs;         // [B, D] normalised
+  torch::Tensor actions;     // [B, A] raw samples
+  torch::Tensor logp;        // [B] behaviour log-probabilities
+  torch::Tensor values;      // [B] V(s) before the update
+  torch::Tensor advantages;  // [B] GAE
+  torch::Tensor returns;     // [B] advantages + values
+  torch::Tensor raw_obs;     // [B, D] for the normaliser, after the update
+};
+
+// Not thread-safe: one learner thread owns it.
+class Trainer {
+ public:
+  Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device);
+
+  // Builds the batch (values from the current critic, GAE per message), trains on it,
+  // then merges its observations into the normaliser. Messages must fit obs/act dims.
+  UpdateStats Update(const std::vector<wire::Trajectory>& messages);
+
+  Batch BuildBatch(const std::vector<wire::Trajectory>& messages);
+
+  // The policy as actors run it.
+  wire::Weights Export(uint64_t version, const std::string& run, const std::string& env) const;
+
+  ActorCritic& model() { return model_; }
+  torch::optim::Adam& optimizer() { return optimizer_; }
+  ObsNormalizer& normalizer() { return normalizer_; }
+  double lr() const { return lr_; }
+  void set_lr(double lr);
+  torch::Device device() const { return device_; }
+
+ private:
+  PpoConfig config_;
+  torch::Device device_;
+  ActorCritic model_;
+  ObsNormalizer normalizer_;
+  torch::optim::Adam optimizer_;
+  double lr_;
+};
+
+}  // namespace hoverslam::learner

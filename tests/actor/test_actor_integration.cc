@@ -1,0 +1,231 @@
+// The real hoverslam-actor binary against this test playing the learner over
+// real ZeroMQ sockets on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/policy.h"
+#include "common/protocol.h"
+#include "common/rng.h"
+#include "common/zmq_sockets.h"
+#include "tests/support/process.h"
+
+namespace hoverslam {
+namespace {
+
+using testing::Child;
+using testing::FreePort;
+using testing::HttpGet;
+using testing::PollUntil;
+
+constexpr uint32_t kT = 8, kN = 4;
+
+wire::Weights MakeWeights(uint64_t version, uint64_t seed) {
+  Rng rng(seed);
+  wire::Weights w;
+  w.run = "run-a";
+  w.policy_version = version;
+  w.obs_dim = 6;
+  w.act_dim = 2;
+  w.activation = wire::Activation::kTanh;
+  uint32_t in = 6;
+  for (uint32_t out : {16u, 2u}) {
+    wire::Layer l{in, out, std::vector<float>(out * in), std::vector<float>(out)};
+    for (float& x : l.w) x = 0.3f * rng.Normal();
+    for (float& x : l.b) x = 0.1f * rng.Normal();
+    w.layers.push_back(l);
+    in = out;
+  }
+  w.log_std = {-0.5f, -1.0f};
+  w.obs_mean = {40, 30, 0, 0, -1, 0};
+  w.obs_var = {300, 50, 0.05f, 2, 2, 0.1f};
+  w.obs_clip = 5;
+  return w;
+}
+
+class FakeLearner {
+ public:
+  FakeLearner(int trajectory_port, int weights_port)
+      : pull_(MakeTrajectoryPull(ctx_, Endpoint("127.0.0.1", trajectory_port), ZmqConfig{})),
+        pub_(MakeWeightsPub(ctx_, Endpoint("127.0.0.1", weights_port), ZmqConfig{})) {}
+
+  void Publish(const wire::Weights& w) {
+    std::vector<char> bytes;
+    wire::Encode(w, &bytes);
+    pub_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+
+  // Publishes `w` every 20 ms until a trajectory arrives that satisfies `accept`
+  // (earlier ones are returned through `skipped`), or the deadline passes.
+  std::optional<wire::Trajectory> ReceiveWhilePublishing(
+      const wire::Weights* w, double timeout_s,
+      const std::function<bool(const wire::Trajectory&)>& accept) {
+    std::optional<wire::Trajectory> got;
+    double last_publish = 0;
+    PollUntil(timeout_s, [&] {
+      if (w && testing::Seconds() - last_publish > 0.02) {
+        Publish(*w);
+        last_publish = testing::Seconds();
+      }
+      std::optional<wire::Trajectory> t = Receive(10);
+      if (t && accept(*t)) got = std::move(t);
+      return got.has_value();
+    });
+    return got;
+  }
+
+  std::optional<wire::Trajectory> Receive(int timeout_ms) {
+    zmq::pollitem_t item{static_cast<void*>(pull_), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) return std::nullopt;
+    zmq::message_t message;
+    if (!pull_.recv(message, zmq::recv_flags::dontwait)) return std::nullopt;
+    wire::Trajectory t;
+    const wire::DecodeResult r = wire::Decode(message.data(), message.size(), wire::Limits{},
+                                              wire::Expect{"run-a", "rocket"}, &t);
+    EXPECT_TRUE(r) << wire::RejectName(r.reason) << ": " << r.message;
+    if (!r) return std::nullopt;
+    return t;
+  }
+
+ private:
+  zmq::context_t ctx_{1};
+  zmq::socket_t pull_, pub_;
+};
+
+// Every action's logp recomputes from the weights that were in use.
+void ExpectLogpRecomputes(const wire::Trajectory& t, const wire::Weights& w) {
+  std::string why;
+  std::optional<Policy> policy = Policy::FromWeights(w, 6, 2, &why);
+  ASSERT_TRUE(policy) << why;
+  std::vector<float> logp(kN);
+  for (uint32_t s = 0; s < kT; ++s) {
+    policy->LogProb(&t.obs[s * kN * 6], &t.actions[s * kN * 2], kN, logp.data());
+    for (uint32_t n = 0; n < kN; ++n) {
+      ASSERT_NEAR(logp[n], t.logp[s * kN + n], 1e-5) << "step " << s << " env " << n;
+    }
+  }
+}
+
+TEST(ActorIntegration, StreamsSwitchesVersionsRejectsBadWeightsAndStopsOnSigterm) {
+  const int trajectory_port = FreePort(), weights_port = FreePort(), metrics_port = FreePort();
+  FakeLearner learner(trajectory_port, weights_port);
+  const std::string log = ::testing::TempDir() + "actor_integration.log";
+  Child actor({HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
+               std::to_string(trajectory_port), "--weights-port", std::to_string(weights_port),
+               "--metrics-port", std::to_string(metrics_port), "--num-envs", std::to_string(kN),
+               "--steps-per-message", std::to_string(kT), "--seed", "3", "--actor-id", "test-actor",
+               "--log-interval", "1"},
+              log);
+
+  const wire::Weights v1 = MakeWeights(1, 11), v2 = MakeWeights(2, 22);
+  auto any = [](const wire::Trajectory&) { return true; };
+  std::optional<wire::Trajectory> first = learner.ReceiveWhilePublishing(&v1, 20, any);
+  ASSERT_TRUE(first) << "no trajectory; actor log: " << log;
+  EXPECT_EQ(first->actor, "test-actor");
+  EXPECT_EQ(first->policy_version, 1u);
+  EXPECT_EQ(first->num_steps, kT);
+  EXPECT_EQ(first->num_envs, kN);
+  EXPECT_EQ(first->obs_dim, 6u);
+  EXPECT_EQ(first->act_dim, 2u);
+  ExpectLogpRecomputes(*first, v1);
+
+  // Consecutive messages continue each other: obs[0] of the next is obs[T] of this.
+  wire::Trajectory prev = *first;
+  for (int k = 0; k < 3; ++k) {
+    std::optional<wire::Trajectory> next = learner.ReceiveWhilePublishing(nullptr, 5, any);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(std::memcmp(next->obs.data(), &prev.obs[kT * kN * 6], kN * 6 * sizeof(float)), 0);
+    if (next->policy_version == 1) ExpectLogpRecomputes(*next, v1);
+    prev = *next;
+  }
+
+  // Version 2: later messages carry it, and their actions came from it.
+  std::optional<wire::Trajectory> with_v2 = learner.ReceiveWhilePublishing(
+      &v2, 10, [](const wire::Trajectory& t) { return t.policy_version == 2; });
+  ASSERT_TRUE(with_v2);
+  ExpectLogpRecomputes(*with_v2, v2);
+
+  // NaN weights (version 3) are rejected and version 2 stays in use.
+  wire::Weights bad = MakeWeights(3, 33);
+  bad.layers[0].w[5] = std::nanf("");
+  for (int k = 0; k < 5; ++k) {
+    learner.Publish(bad);
+    std::optional<wire::Trajectory> t = learner.ReceiveWhilePublishing(nullptr, 5, any);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->policy_version, 2u);
+  }
+  std::optional<std::string> metrics;
+  ASSERT_TRUE(PollUntil(5, [&] {
+    metrics = HttpGet(metrics_port, "/metrics");
+    return metrics && metrics->find(
+                          "hoverslam_actor_weights_rejected_total{reason=\"non_finite\"}"
+                          " 0\n") == std::string::npos;
+  })) << "rejection not counted";
+  EXPECT_NE(metrics->find("hoverslam_actor_policy_version 2"), std::string::npos);
+  EXPECT_NE(metrics->find("hoverslam_actor_episodes_total{outcome=\"crashed\"}"),
+            std::string::npos);
+
+  // promtool, from Debian's prometheus package, accepts the exposition.
+  const std::string metrics_file = ::testing::TempDir() + "actor_metrics.txt";
+  std::ofstream(metrics_file) << *metrics;
+  EXPECT_EQ(std::system(("promtool check metrics < " + metrics_file).c_str()), 0);
+
+  const double t0 = testing::Seconds();
+  actor.Signal(SIGTERM);
+  const std::optional<int> status = actor.Wait(2.0);
+  ASSERT_TRUE(status) << "actor did not stop within 2 s of SIGTERM";
+  EXPECT_EQ(*status, 0);
+  EXPECT_LT(testing::Seconds() - t0, 2.0);
+}
+
+}  // namespace
+}  // namespace hoverslam
+
+namespace hoverslam {
+namespace {
+
+TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
+  const int trajectory_port = testing::FreePort(), weights_port = testing::FreePort();
+  zmq::context_t ctx(1);
+  zmq::socket_t pub = MakeWeightsPub(ctx, Endpoint("127.0.0.1", weights_port), ZmqConfig{});
+  const std::string log = ::testing::TempDir() + "actor_away.log";
+  testing::Child actor({HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
+                        std::to_string(trajectory_port), "--weights-port",
+                        std::to_string(weights_port), "--metrics-port", "0", "--num-envs", "2",
+                        "--steps-per-message", "4", "--log-interval", "0.2"},
+                       log);
+  std::vector<char> bytes;
+  wire::Encode(MakeWeights(1, 5), &bytes);
+  auto log_says = [&](const std::string& text) {
+    std::ifstream in(log);
+    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.find(text) != std::string::npos;
+  };
+  // Weights arrive but nobody takes trajectories: the actor says so and waits.
+  ASSERT_TRUE(testing::PollUntil(10, [&] {
+    pub.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    return log_says("is not taking trajectories");
+  })) << log;
+  EXPECT_FALSE(actor.Wait(0.0).has_value()) << "actor exited while the learner was away";
+
+  // The learner binds late: trajectories start to flow without a restart.
+  zmq::socket_t pull = MakeTrajectoryPull(ctx, Endpoint("127.0.0.1", trajectory_port), ZmqConfig{});
+  zmq::message_t message;
+  pull.set(zmq::sockopt::rcvtimeo, 5000);
+  ASSERT_TRUE(pull.recv(message));
+  wire::Trajectory t;
+  EXPECT_TRUE(wire::Decode(message.data(), message.size(), wire::Limits{}, wire::Expect{}, &t));
+  EXPECT_EQ(t.num_envs, 2u);
+  actor.Signal(SIGTERM);
+  EXPECT_EQ(actor.Wait(2.0), std::optional<int>(0));
+}
+
+}  // namespace
+}  // namespace hoverslam

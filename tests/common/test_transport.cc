@@ -1,0 +1,355 @@
+// Real sockets: the wire protocol over ZeroMQ ipc:// and tcp://127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <zmq.hpp>
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "common/rng.h"
+#include "common/zmq_sockets.h"
+
+namespace hoverslam {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+// A fresh directory for ipc:// socket files, removed with everything in it. Not thread-safe.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/hoverslam-transport-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The next message on `socket`, or nullopt when none arrives before `timeout`.
+std::optional<zmq::message_t> RecvWithin(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() < 0) return std::nullopt;
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+    if (item.revents & ZMQ_POLLIN) {
+      zmq::message_t msg;
+      if (socket.recv(msg, zmq::recv_flags::dontwait)) return msg;
+    }
+  }
+}
+
+bool CanSendWithin(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
+  zmq::poll(&item, 1, timeout);
+  return (item.revents & ZMQ_POLLOUT) != 0;
+}
+
+void SendBytes(zmq::socket_t& socket, const std::vector<char>& bytes) {
+  ASSERT_TRUE(
+      CanSendWithin(socket, std::chrono::duration_cast<std::chrono::milliseconds>(kDeadline)))
+      << "sender blocked";
+  ASSERT_TRUE(socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait));
+}
+
+// Binds a maker on tcp://127.0.0.1 at the first free port from a random start.
+template <typename Make>
+std::pair<zmq::socket_t, std::string> BindFreeTcp(Make&& make) {
+  std::random_device seed;
+  const int start = 20000 + static_cast<int>(seed() % 30000);
+  for (int port = start; port < start + 500; ++port) {
+    const std::string endpoint = Endpoint("127.0.0.1", port);
+    try {
+      return {make(endpoint), endpoint};
+    } catch (const std::runtime_error&) {
+      // in use: try the next one
+    }
+  }
+  throw std::runtime_error("no free tcp port in 500 tries");
+}
+
+// T = num_steps, N = num_envs: env-like values, some episode ends, two summaries.
+wire::Trajectory RandomTrajectory(uint32_t t, uint32_t n, uint64_t seed) {
+  Rng rng(seed);
+  wire::Trajectory m;
+  m.run = "transport-test";
+  m.actor = "actor-0";
+  m.policy_version = 41;
+  m.Resize(t, n, 6, 2);
+  for (float& v : m.obs) v = rng.Uniform(-40.0f, 40.0f);
+  for (float& v : m.actions) v = rng.Normal();
+  for (float& v : m.logp) v = rng.Uniform(-6.0f, 0.0f);
+  for (float& v : m.rewards) v = rng.Normal();
+  for (size_t i = 0; i < m.terminated.size(); ++i) {
+    const uint64_t u = rng.NextU64() % 200;
+    m.terminated[i] = u == 0;
+    m.truncated[i] = u == 1;
+    if (u == 1) {
+      m.final_idx.push_back(static_cast<uint32_t>(i));
+      for (int d = 0; d < 6; ++d) m.final_obs.push_back(rng.Uniform(-40.0f, 40.0f));
+    }
+  }
+  m.episodes = {{-12.5f, 300, Outcome::kCrashed}, {140.25f, 600, Outcome::kTimeout}};
+  return m;
+}
+
+template <typename T>
+bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+void ExpectSame(const wire::Trajectory& a, const wire::Trajectory& b) {
+  EXPECT_EQ(a.run, b.run);
+  EXPECT_EQ(a.env, b.env);
+  EXPECT_EQ(a.actor, b.actor);
+  EXPECT_EQ(a.policy_version, b.policy_version);
+  EXPECT_EQ(a.num_steps, b.num_steps);
+  EXPECT_EQ(a.num_envs, b.num_envs);
+  EXPECT_EQ(a.obs_dim, b.obs_dim);
+  EXPECT_EQ(a.act_dim, b.act_dim);
+  EXPECT_TRUE(SameBits(a.obs, b.obs));
+  EXPECT_TRUE(SameBits(a.actions, b.actions));
+  EXPECT_TRUE(SameBits(a.logp, b.logp));
+  EXPECT_TRUE(SameBits(a.rewards, b.rewards));
+  EXPECT_TRUE(SameBits(a.terminated, b.terminated));
+  EXPECT_TRUE(SameBits(a.truncated, b.truncated));
+  EXPECT_TRUE(SameBits(a.final_idx, b.final_idx));
+  EXPECT_TRUE(SameBits(a.final_obs, b.final_obs));
+  ASSERT_EQ(a.episodes.size(), b.episodes.size());
+  for (size_t i = 0; i < a.episodes.size(); ++i) {
+    EXPECT_EQ(a.episodes[i].episode_return, b.episodes[i].episode_return);
+    EXPECT_EQ(a.episodes[i].length, b.episodes[i].length);
+    EXPECT_EQ(a.episodes[i].outcome, b.episodes[i].outcome);
+  }
+}
+
+wire::Weights SmallWeights(uint64_t version) {
+  wire::Weights w;
+  w.run = "transport-test";
+  w.policy_version = version;
+  w.obs_dim = 2;
+  w.act_dim = 1;
+  w.layers = {{2, 1, {0.5f, -0.25f}, {0.125f}}};
+  w.log_std = {-0.5f};
+  w.obs_mean = {0.0f, 1.0f};
+  w.obs_var = {1.0f, 4.0f};
+  return w;
+}
+
+std::optional<wire::Weights> DecodeWeights(const zmq::message_t& msg) {
+  wire::Weights w;
+  if (!wire::Decode(msg.data(), msg.size(), wire::Limits{}, wire::Expect{}, &w)) {
+    return std::nullopt;
+  }
+  return w;
+}
+
+// Each test runs once over ipc:// and once over tcp://127.0.0.1. Not thread-safe.
+class Transport : public ::testing::TestWithParam<std::string> {
+ protected:
+  // Binds a PULL socket on this transport; returns the endpoint to connect to.
+  std::string BindPull(const ZmqConfig& config) {
+    auto make = [&](const std::string& endpoint) {
+      return MakeTrajectoryPull(ctx_, endpoint, config);
+    };
+    if (GetParam() == "ipc") {
+      const std::string endpoint = "ipc://" + dir_.path() + "/trajectories.sock";
+      pull_ = make(endpoint);
+      return endpoint;
+    }
+    auto [socket, endpoint] = BindFreeTcp(make);
+    pull_ = std::move(socket);
+    return endpoint;
+  }
+
+  std::string BindPub(const ZmqConfig& config) {
+    auto make = [&](const std::string& endpoint) { return MakeWeightsPub(ctx_, endpoint, config); };
+    if (GetParam() == "ipc") {
+      const std::string endpoint = "ipc://" + dir_.path() + "/weights.sock";
+      pub_ = make(endpoint);
+      return endpoint;
+    }
+    auto [socket, endpoint] = BindFreeTcp(make);
+    pub_ = std::move(socket);
+    return endpoint;
+  }
+
+  TempDir dir_;
+  zmq::context_t ctx_;
+  zmq::socket_t pull_, pub_;
+};
+
+TEST_P(Transport, TwoMegabyteTrajectoryArrivesWholeAndBitIdentical) {
+  const std::string endpoint = BindPull(ZmqConfig{});
+  zmq::socket_t push = MakeTrajectoryPush(ctx_, endpoint, ZmqConfig{});
+  const wire::Trajectory sent = RandomTrajectory(512, 64, 7);
+  ASSERT_FALSE(sent.final_idx.empty());
+  std::vector<char> bytes;
+  wire::Encode(sent, &bytes);
+  ASSERT_GT(bytes.size(), 1u << 20);
+  SendBytes(push, bytes);
+
+  std::optional<zmq::message_t> got = RecvWithin(pull_, kDeadline);
+  ASSERT_TRUE(got.has_value()) << "nothing arrived over " << endpoint;
+  ASSERT_EQ(got->size(), bytes.size());
+  EXPECT_EQ(std::memcmp(got->data(), bytes.data(), bytes.size()), 0);
+  wire::Trajectory received;
+  const wire::DecodeResult r =
+      wire::Decode(got->data(), got->size(), wire::Limits{}, wire::Expect{}, &received);
+  ASSERT_TRUE(r) << wire::RejectName(r.reason) << ": " << r.message;
+  ExpectSame(sent, received);
+}
+
+// ZMQ_MAXMSGSIZE makes the receiver drop an oversized message (and the connection
+// that carried it); the sender reconnects and normal messages flow again.
+TEST_P(Transport, OversizedMessageIsDroppedAndTheNextOneArrives) {
+  ZmqConfig small;
+  small.max_message_bytes = 64 << 10;
+  const std::string endpoint = BindPull(small);
+  zmq::socket_t push = MakeTrajectoryPush(ctx_, endpoint, ZmqConfig{});
+
+  std::vector<char> normal, oversized;
+  wire::Encode(RandomTrajectory(16, 4, 1), &normal);
+  wire::Encode(RandomTrajectory(256, 16, 2), &oversized);
+  ASSERT_LT(normal.size(), static_cast<size_t>(small.max_message_bytes));
+  ASSERT_GT(oversized.size(), static_cast<size_t>(small.max_message_bytes));
+
+  // The connection is up: a normal message gets through.
+  SendBytes(push, normal);
+  std::optional<zmq::message_t> first = RecvWithin(pull_, kDeadline);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->size(), normal.size());
+
+  SendBytes(push, oversized);
+  // A normal message sent right behind the oversized one may be lost with the
+  // dropped connection, so keep offering normal messages until one arrives.
+  const auto deadline = Clock::now() + kDeadline;
+  int offered = 0;
+  std::optional<zmq::message_t> next;
+  while (!next && Clock::now() < deadline) {
+    if (CanSendWithin(push, std::chrono::milliseconds(10))) {
+      ASSERT_TRUE(push.send(zmq::buffer(normal), zmq::send_flags::dontwait));
+      ++offered;
+    }
+    next = RecvWithin(pull_, std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(next.has_value()) << "no message after the oversized one (" << offered << " sent)";
+  EXPECT_EQ(next->size(), normal.size()) << "the oversized message was delivered";
+  wire::Trajectory decoded;
+  EXPECT_TRUE(wire::Decode(next->data(), next->size(), wire::Limits{}, wire::Expect{}, &decoded));
+  // Whatever else is still in flight is a normal message, never the oversized one.
+  while (std::optional<zmq::message_t> more = RecvWithin(pull_, std::chrono::milliseconds(100))) {
+    EXPECT_EQ(more->size(), normal.size());
+  }
+}
+
+TEST_P(Transport, ConflatingSubscriberGetsOnlyTheNewestWeights) {
+  // Room for the whole burst: a PUB drops what exceeds its high-water mark.
+  ZmqConfig pub_config;
+  pub_config.send_hwm = 1000;
+  const std::string endpoint = BindPub(pub_config);
+  zmq::socket_t sub = MakeWeightsSub(ctx_, endpoint, ZmqConfig{});
+  // A plain subscriber that keeps every message: it tells when the burst is out.
+  zmq::socket_t witness(ctx_, zmq::socket_type::sub);
+  witness.set(zmq::sockopt::subscribe, "");
+  witness.set(zmq::sockopt::rcvhwm, 1000);
+  witness.connect(endpoint);
+
+  // Version 0 probes until both subscribers are connected (PUB drops messages
+  // for peers that have not joined yet).
+  std::vector<char> bytes;
+  wire::Encode(SmallWeights(0), &bytes);
+  bool sub_joined = false, witness_joined = false;
+  const auto deadline = Clock::now() + kDeadline;
+  while (!(sub_joined && witness_joined) && Clock::now() < deadline) {
+    pub_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    sub_joined = sub_joined || RecvWithin(sub, std::chrono::milliseconds(10)).has_value();
+    witness_joined =
+        witness_joined || RecvWithin(witness, std::chrono::milliseconds(10)).has_value();
+  }
+  ASSERT_TRUE(sub_joined && witness_joined) << "subscribers never connected to " << endpoint;
+
+  constexpr uint64_t kBurst = 20;
+  for (uint64_t v = 1; v <= kBurst; ++v) {
+    wire::Encode(SmallWeights(v), &bytes);
+    ASSERT_TRUE(pub_.send(zmq::buffer(bytes), zmq::send_flags::dontwait));
+  }
+  // The witness sees the whole burst (and any probes still in flight) before the
+  // conflating subscriber is read.
+  for (uint64_t last = 0; last != kBurst;) {
+    std::optional<zmq::message_t> msg = RecvWithin(witness, kDeadline);
+    ASSERT_TRUE(msg.has_value()) << "witness stopped at version " << last;
+    std::optional<wire::Weights> w = DecodeWeights(*msg);
+    ASSERT_TRUE(w.has_value());
+    last = w->policy_version;
+  }
+
+  // The newest version arrives; anything before it is strictly older and rare.
+  std::vector<uint64_t> versions;
+  while (versions.empty() || versions.back() != kBurst) {
+    std::optional<zmq::message_t> msg = RecvWithin(sub, kDeadline);
+    ASSERT_TRUE(msg.has_value()) << "conflating subscriber never got version " << kBurst;
+    std::optional<wire::Weights> w = DecodeWeights(*msg);
+    ASSERT_TRUE(w.has_value());
+    if (!versions.empty()) {
+      ASSERT_GT(w->policy_version, versions.back());
+    }
+    versions.push_back(w->policy_version);
+  }
+  EXPECT_LT(versions.size(), kBurst / 2)
+      << "the subscriber queued old weights instead of conflating";
+  EXPECT_FALSE(RecvWithin(sub, std::chrono::milliseconds(100)).has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Sockets, Transport, ::testing::Values("ipc", "tcp"),
+                         [](const auto& info) { return info.param; });
+
+TEST(Endpoint, FormatsHostnamesAddressesAndPassesTransportsThrough) {
+  EXPECT_EQ(Endpoint("learner", kTrajectoryPort), "tcp://learner:5555");
+  EXPECT_EQ(Endpoint("hoverslam-learner.default.svc", kWeightsPort),
+            "tcp://hoverslam-learner.default.svc:5556");
+  EXPECT_EQ(Endpoint("10.1.2.3", 5555), "tcp://10.1.2.3:5555");
+  EXPECT_EQ(Endpoint("::1", 5555), "tcp://[::1]:5555");
+  EXPECT_EQ(Endpoint("fd00:10:244::7", 5556), "tcp://[fd00:10:244::7]:5556");
+  EXPECT_EQ(Endpoint("[::1]", 5555), "tcp://[::1]:5555");
+  EXPECT_EQ(Endpoint("ipc:///tmp/hoverslam/trajectories.sock", 5555),
+            "ipc:///tmp/hoverslam/trajectories.sock");
+  EXPECT_EQ(Endpoint("tcp://127.0.0.1:6000", 5555), "tcp://127.0.0.1:6000");
+}
+
+TEST(Bind, PortInUseThrowsNamingTheEndpoint) {
+  zmq::context_t ctx;
+  auto [pull, endpoint] =
+      BindFreeTcp([&](const std::string& e) { return MakeTrajectoryPull(ctx, e, ZmqConfig{}); });
+  for (const auto& make :
+       std::vector<std::function<void()>>{[&] { MakeTrajectoryPull(ctx, endpoint, ZmqConfig{}); },
+                                          [&] { MakeWeightsPub(ctx, endpoint, ZmqConfig{}); }}) {
+    try {
+      make();
+      ADD_FAILURE() << "second bind to " << endpoint << " did not throw";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(endpoint), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hoverslam

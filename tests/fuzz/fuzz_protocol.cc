@@ -1,0 +1,78 @@
+// libFuzzer target for both wire decoders (common/protocol.cc). Every input goes
+// to the trajectory and the weights decoder. Oracles besides the sanitizers:
+//  - a decoder never throws;
+//  - accepted or not, the arrays it allocated fit in the input: every value comes
+//    from a bin of the message, so a few bytes claiming huge shapes must not make
+//    the receiver allocate (a memory-exhaustion attack on the learner);
+//  - an accepted message re-encodes to bytes that decode again and re-encode to the
+//    same bytes (decode and encode agree on the contract).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "common/protocol.h"
+
+namespace {
+
+using hoverslam::wire::Decode;
+using hoverslam::wire::DecodeResult;
+using hoverslam::wire::Encode;
+using hoverslam::wire::Expect;
+using hoverslam::wire::Limits;
+using hoverslam::wire::RejectName;
+
+template <typename T>
+size_t Bytes(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+
+size_t ArrayBytes(const hoverslam::wire::Trajectory& m) {
+  return Bytes(m.obs) + Bytes(m.actions) + Bytes(m.logp) + Bytes(m.rewards) + Bytes(m.terminated) +
+         Bytes(m.truncated) + Bytes(m.final_idx) + Bytes(m.final_obs);
+}
+
+size_t ArrayBytes(const hoverslam::wire::Weights& m) {
+  size_t bytes = Bytes(m.log_std) + Bytes(m.obs_mean) + Bytes(m.obs_var);
+  for (const hoverslam::wire::Layer& l : m.layers) bytes += Bytes(l.w) + Bytes(l.b);
+  return bytes;
+}
+
+template <typename Msg>
+void RoundTrip(const uint8_t* data, size_t size, const Limits& limits, const Expect& expect) {
+  Msg msg;
+  const DecodeResult result = Decode(data, size, limits, expect, &msg);
+  if (ArrayBytes(msg) > size) {
+    std::fprintf(stderr,
+                 "a %zu-byte input made the decoder allocate %zu bytes of arrays (%s: %s)\n", size,
+                 ArrayBytes(msg), RejectName(result.reason).data(), result.message.c_str());
+    std::abort();
+  }
+  if (!result) return;
+  std::vector<char> once, twice;
+  Encode(msg, &once);
+  Msg again;
+  const DecodeResult r = Decode(once.data(), once.size(), limits, expect, &again);
+  if (!r) {
+    std::fprintf(stderr, "re-encoded message rejected: %s: %s\n", RejectName(r.reason).data(),
+                 r.message.c_str());
+    std::abort();
+  }
+  Encode(again, &twice);
+  if (once != twice) {
+    std::fprintf(stderr, "decode/encode round trip is not stable\n");
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // The receivers' defaults; an empty run accepts any run, as a fresh learner does.
+  static const Limits limits;
+  static const Expect expect{"", "rocket"};
+  RoundTrip<hoverslam::wire::Trajectory>(data, size, limits, expect);
+  RoundTrip<hoverslam::wire::Weights>(data, size, limits, expect);
+  return 0;
+}
