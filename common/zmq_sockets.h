@@ -14,8 +14,8 @@ constexpr int kTrajectoryPort = 5555;
 constexpr int kWeightsPort = 5556;
 
 struct ZmqConfig {
-  int send_hwm = 8;                        // messages queued per peer before a send blocks
-  int recv_hwm = 64;                       // messages queued on the receiving side
+  int send_hwm = 2;  // messages queued per peer before a send blocks: little, so data stays fresh
+  int recv_hwm = 2;  // messages queued per connection on the receiving side
   int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger inbound messages are dropped
   int linger_ms = 1000;                    // how long close waits to flush pending sends
   int reconnect_ivl_ms = 100;              // first reconnect attempt after a peer goes away

@@ -21,19 +21,19 @@ struct LearnerConfig {
   int threads = 0;                        // torch intra-op threads; 0 = LibTorch's default
   int batch_transitions = 16384;          // transitions per PPO update (at least)
   uint64_t max_policy_lag = 4;            // older trajectories are rejected as stale
-  size_t queue_capacity = 256;            // trajectories held between receiver and PPO
-  std::string checkpoint_dir;             // empty: no checkpoints
-  uint64_t checkpoint_every = 10;         // versions between checkpoints
-  int keep_checkpoints = 3;               // newest K kept
-  uint64_t max_versions = 0;              // stop after this version; 0 = never
-  uint64_t max_env_steps = 0;             // stop after training on this many; 0 = never
-  std::string run_id;                     // empty: the checkpoint's, else a new random id
-  std::string env = "rocket";             // env name carried in every message
-  double republish_s = 1.0;               // re-publish the latest weights this often
-  uint64_t seed = 1;                      // torch seed (init, minibatch order)
-  PpoConfig ppo;                          // hyper-parameters
-  ZmqConfig zmq;                          // socket tuning
-  wire::Limits limits;                    // what the decoder accepts
+  size_t queue_capacity = 8;   // trajectories held between receiver and PPO (~1 batch: fresh data)
+  std::string checkpoint_dir;  // empty: no checkpoints
+  uint64_t checkpoint_every = 10;  // versions between checkpoints
+  int keep_checkpoints = 3;        // newest K kept
+  uint64_t max_versions = 0;       // stop after this version; 0 = never
+  uint64_t max_env_steps = 0;      // stop after training on this many; 0 = never
+  std::string run_id;              // empty: the checkpoint's, else a new random id
+  std::string env = "rocket";      // env name carried in every message
+  double republish_s = 1.0;        // re-publish the latest weights this often
+  uint64_t seed = 1;               // torch seed (init, minibatch order)
+  PpoConfig ppo;                   // hyper-parameters
+  ZmqConfig zmq;                   // socket tuning
+  wire::Limits limits;             // what the decoder accepts
 
   // Throws std::invalid_argument naming the flag of the first bad field.
   void Validate() const;

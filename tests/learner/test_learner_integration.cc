@@ -1,0 +1,222 @@
+// The real hoverslam-learner binary against this test playing two actors over
+// real ZeroMQ sockets on 127.0.0.1: training advances, every kind of bad message
+// is counted under its reason without stopping training, and SIGTERM leaves a
+// checkpoint that a restarted learner continues from.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/policy.h"
+#include "common/protocol.h"
+#include "common/rng.h"
+#include "common/zmq_sockets.h"
+#include "tests/support/process.h"
+
+namespace hoverslam {
+namespace {
+
+using testing::Child;
+using testing::PollUntil;
+
+constexpr uint32_t kT = 16, kN = 8;  // 128 transitions a message; the learner batches 256
+
+struct Ports {
+  int trajectory = testing::FreePort(), weights = testing::FreePort(),
+      metrics = testing::FreePort();
+};
+
+std::unique_ptr<Child> StartLearner(const Ports& ports, const std::string& checkpoints,
+                                    const std::string& log) {
+  return std::make_unique<Child>(std::vector<std::string>{HOVERSLAM_LEARNER_BIN,
+                                                          "--bind",
+                                                          "127.0.0.1",
+                                                          "--trajectory-port",
+                                                          std::to_string(ports.trajectory),
+                                                          "--weights-port",
+                                                          std::to_string(ports.weights),
+                                                          "--metrics-port",
+                                                          std::to_string(ports.metrics),
+                                                          "--device",
+                                                          "cpu",
+                                                          "--threads",
+                                                          "1",
+                                                          "--batch-transitions",
+                                                          "256",
+                                                          "--max-policy-lag",
+                                                          "1",
+                                                          "--checkpoint-dir",
+                                                          checkpoints,
+                                                          "--checkpoint-every",
+                                                          "1000",
+                                                          "--republish-interval",
+                                                          "0.1",
+                                                          "--epochs",
+                                                          "2"},
+                                 log);
+}
+
+// Plays actors: receives weights, sends trajectories chosen by them.
+class FakeActors {
+ public:
+  explicit FakeActors(const Ports& ports)
+      : sub_(MakeWeightsSub(ctx_, Endpoint("127.0.0.1", ports.weights), ZmqConfig{})) {
+    for (int i = 0; i < 2; ++i) {
+      push_.push_back(
+          MakeTrajectoryPush(ctx_, Endpoint("127.0.0.1", ports.trajectory), ZmqConfig{}));
+    }
+  }
+
+  // Waits for weights newer than `after` (or any, first time); false on timeout.
+  bool AwaitWeights(double timeout_s, int64_t after = -1) {
+    return PollUntil(timeout_s, [&] {
+      zmq::message_t m;
+      while (sub_.recv(m, zmq::recv_flags::dontwait)) {
+        wire::Weights w;
+        if (!wire::Decode(m.data(), m.size(), wire::Limits{}, wire::Expect{}, &w)) continue;
+        weights_ = w;
+      }
+      return !weights_.layers.empty() && static_cast<int64_t>(weights_.policy_version) > after;
+    });
+  }
+
+  wire::Trajectory Valid(int actor, uint64_t seed) const {
+    wire::Trajectory t;
+    t.run = weights_.run;
+    t.actor = "fake-" + std::to_string(actor);
+    t.policy_version = weights_.policy_version;
+    t.Resize(kT, kN, 6, 2);
+    Rng rng(seed);
+    for (size_t i = 0; i < t.obs.size(); i += 6) {
+      const float row[6] = {rng.Uniform(10, 70), rng.Uniform(2, 40), rng.Uniform(-0.3f, 0.3f),
+                            rng.Uniform(-2, 2),  rng.Uniform(-4, 1), rng.Uniform(-0.2f, 0.2f)};
+      std::copy(row, row + 6, &t.obs[i]);
+    }
+    std::optional<Policy> policy = Policy::FromWeights(weights_, 6, 2, nullptr);
+    std::vector<Rng> rngs(kN, Rng(seed + 1));
+    for (uint32_t s = 0; s < kT; ++s) {
+      policy->Act(&t.obs[s * kN * 6], kN, rngs.data(), false, &t.actions[s * kN * 2],
+                  &t.logp[s * kN]);
+    }
+    for (float& r : t.rewards) r = rng.Uniform(-1, 1);
+    std::fill(t.terminated.begin(), t.terminated.end(), 0);
+    std::fill(t.truncated.begin(), t.truncated.end(), 0);
+    t.terminated[5] = 1;
+    t.episodes.push_back({-12.5f, 200, Outcome::kCrashed});
+    return t;
+  }
+
+  void Send(int actor, const wire::Trajectory& t) {
+    std::vector<char> bytes;
+    wire::Encode(t, &bytes);
+    SendBytes(actor, bytes);
+  }
+  void SendBytes(int actor, const std::vector<char>& bytes) {
+    push_[actor].send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+
+  const wire::Weights& weights() const { return weights_; }
+
+ private:
+  zmq::context_t ctx_{1};
+  zmq::socket_t sub_;
+  std::vector<zmq::socket_t> push_;
+  wire::Weights weights_;
+};
+
+double MetricValue(const std::string& metrics, const std::string& series) {
+  const std::string line = "\n" + series + " ";  // a sample line, not a # HELP line
+  const size_t at = metrics.find(line);
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + line.size()));
+}
+
+std::string Metrics(int port) { return testing::HttpGet(port, "/metrics").value_or(""); }
+
+TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
+  const Ports ports;
+  const std::string dir = ::testing::TempDir() + "learner_it_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log = dir + ".log";
+  auto learner = StartLearner(ports, dir, log);
+  FakeActors actors(ports);
+  ASSERT_TRUE(actors.AwaitWeights(30)) << "no weights published; see " << log;
+  const std::string run = actors.weights().run;
+  EXPECT_EQ(actors.weights().policy_version, 0u);
+
+  // Two actors feed on-policy data until version 3.
+  uint64_t seed = 1;
+  ASSERT_TRUE(PollUntil(60,
+                        [&] {
+                          for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, seed++));
+                          return actors.AwaitWeights(0.5, 2);
+                        }))
+      << "versions did not advance; see " << log;
+  const uint64_t version = actors.weights().policy_version;
+  EXPECT_GE(version, 3u);
+
+  // One message for each kind of fault.
+  wire::Trajectory stale = actors.Valid(0, 100);
+  stale.policy_version = version - 2;  // lag 2 > --max-policy-lag 1
+  actors.Send(0, stale);
+  wire::Trajectory future = actors.Valid(1, 101);
+  future.policy_version = version + 100;
+  actors.Send(1, future);
+  wire::Trajectory other_run = actors.Valid(0, 102);
+  other_run.run = "someone-else";
+  actors.Send(0, other_run);
+  wire::Trajectory nan = actors.Valid(1, 103);
+  nan.rewards[7] = std::nanf("");
+  actors.Send(1, nan);
+  actors.SendBytes(0, {'\x93', 'g', 'a', 'r', 'b', 'a', 'g', 'e'});
+
+  auto counted = [&](const std::string& reason) {
+    return MetricValue(Metrics(ports.metrics),
+                       "hoverslam_learner_rejected_total{reason=\"" + reason + "\"}");
+  };
+  for (const char* reason : {"stale", "future", "wrong_run", "non_finite", "malformed"}) {
+    EXPECT_TRUE(PollUntil(10, [&] { return counted(reason) == 1; }))
+        << reason << " counted " << counted(reason);
+  }
+  EXPECT_EQ(counted("shape_mismatch"), 0);
+
+  // Training goes on after the faults.
+  ASSERT_TRUE(PollUntil(60, [&] {
+    for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, seed++));
+    return actors.AwaitWeights(0.5, static_cast<int64_t>(version) + 1);
+  }));
+  const std::string m = Metrics(ports.metrics);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_policy_version"), version + 1);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_actors_seen"), 2);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_episodes_total{outcome=\"crashed\"}"), 4);
+
+  // SIGTERM: a final checkpoint, exit 0.
+  learner->Signal(SIGTERM);
+  ASSERT_EQ(learner->Wait(20), std::optional<int>(0)) << "see " << log;
+  std::smatch match;
+  uint64_t saved = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, match, std::regex(R"(ckpt-(\d+)\.pt)"))) {
+      saved = std::max<uint64_t>(saved, std::stoull(match[1]));
+    }
+  }
+  EXPECT_GE(saved, version + 1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/policy.msgpack"));
+
+  // A restarted learner continues from that version, in the same run.
+  learner = StartLearner(ports, dir, log + ".2");
+  FakeActors again(ports);
+  ASSERT_TRUE(again.AwaitWeights(30)) << "see " << log << ".2";
+  EXPECT_EQ(again.weights().policy_version, saved);
+  EXPECT_EQ(again.weights().run, run);
+  learner->Signal(SIGTERM);
+  EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
+}
+
+}  // namespace
+}  // namespace hoverslam
