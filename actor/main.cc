@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   AddZmqFlags(app, &config.zmq);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
 
+  if (std::string why; !PolicyCpuSupported(&why)) {
+    spdlog::error("{}", why);
+    return 2;
+  }
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   try {

@@ -77,4 +77,8 @@ class Policy {
   std::vector<std::vector<float>> bufs_;  // [0]: normalised obs [n, D]; [i]: layer i output
 };
 
+// False (with the reason) when this CPU lacks the instructions policy.cc was
+// built for (see HOVERSLAM_POLICY_ARCH). Call before any Policy is used.
+bool PolicyCpuSupported(std::string* why);
+
 }  // namespace hoverslam

@@ -31,11 +31,14 @@ class Rng {
   float Uniform() { return static_cast<float>(NextU64() >> 40) * (1.0f / 16777216.0f); }
   // Uniform in [lo, hi).
   float Uniform(float lo, float hi) { return lo + (hi - lo) * Uniform(); }
-  // Standard normal (Box-Muller, one value per call for simplicity and determinism).
+  // Standard normal (Box-Muller): each transform yields two values, the second is
+  // kept for the next call.
   float Normal();
 
  private:
   uint64_t state_;
+  float spare_ = 0;
+  bool has_spare_ = false;
 };
 
 }  // namespace hoverslam
