@@ -35,6 +35,7 @@ zmq::socket_t MakeTrajectoryPush(zmq::context_t& ctx, const std::string& endpoin
   zmq::socket_t s(ctx, zmq::socket_type::push);
   SetCommon(s, config);
   s.set(zmq::sockopt::sndhwm, config.send_hwm);
+  s.set(zmq::sockopt::sndbuf, config.kernel_buffer_bytes);
   // Queue only to connected peers, so a learner that is away blocks the actor
   // instead of filling a queue for a connection that may never complete.
   s.set(zmq::sockopt::immediate, true);
@@ -47,6 +48,7 @@ zmq::socket_t MakeTrajectoryPull(zmq::context_t& ctx, const std::string& endpoin
   zmq::socket_t s(ctx, zmq::socket_type::pull);
   SetCommon(s, config);
   s.set(zmq::sockopt::rcvhwm, config.recv_hwm);
+  s.set(zmq::sockopt::rcvbuf, config.kernel_buffer_bytes);
   s.set(zmq::sockopt::maxmsgsize, config.max_message_bytes);
   Bind(s, endpoint, "trajectory");
   return s;

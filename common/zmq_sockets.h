@@ -16,6 +16,9 @@ constexpr int kWeightsPort = 5556;
 struct ZmqConfig {
   int send_hwm = 2;  // messages queued per peer before a send blocks: little, so data stays fresh
   int recv_hwm = 2;  // messages queued per connection on the receiving side
+  // Kernel socket buffer (SO_SNDBUF/SO_RCVBUF) on trajectory sockets. Unbounded,
+  // loopback TCP grows to megabytes: dozens of queued trajectories, all stale.
+  int kernel_buffer_bytes = 128 << 10;
   int64_t max_message_bytes = 64ll << 20;  // ZMQ_MAXMSGSIZE: larger inbound messages are dropped
   int linger_ms = 1000;                    // how long close waits to flush pending sends
   int reconnect_ivl_ms = 100;              // first reconnect attempt after a peer goes away

@@ -1,5 +1,6 @@
 #include "learner/trainer.h"
 
+#include <map>
 #include <stdexcept>
 
 #include "learner/gae.h"
@@ -39,7 +40,9 @@ void Trainer::set_lr(double lr) {
 Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   torch::NoGradGuard no_grad;
   const int64_t d = model_->obs_dim(), a = model_->act_dim();
-  std::vector<torch::Tensor> obs, actions, logp, values, adv, ret, raw;
+  const size_t count = messages.size();
+  std::vector<torch::Tensor> obs, actions, logp, values, adv(count), ret(count), raw;
+  std::vector<torch::Tensor> next_values;  // [T, N] per message
   for (const wire::Trajectory& m : messages) {
     if (m.obs_dim != d || m.act_dim != a) {
       throw std::invalid_argument("trajectory dims do not fit the model");
@@ -57,18 +60,44 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
       const torch::Tensor idx = View(m.final_idx, {k}, torch::kInt32).to(device_, torch::kLong);
       next_v.view({-1}).index_copy_(0, idx, final_v);
     }
-    const GaeResult gae = ComputeGae(
-        View(m.rewards, {t, n}, torch::kFloat32).to(device_), v.slice(0, 0, t), next_v,
-        View(m.terminated, {t, n}, torch::kUInt8).to(device_),
-        View(m.truncated, {t, n}, torch::kUInt8).to(device_), config_.gamma, config_.gae_lambda);
+    next_values.push_back(next_v);
     obs.push_back(x.slice(0, 0, t).reshape({-1, d}));
     raw.push_back(raw_obs.slice(0, 0, t).reshape({-1, d}));
     actions.push_back(View(m.actions, {t * n, a}, torch::kFloat32).to(device_));
     logp.push_back(View(m.logp, {t * n}, torch::kFloat32).to(device_));
-    values.push_back(v.slice(0, 0, t).reshape({-1}));
-    adv.push_back(gae.advantages.reshape({-1}));
-    ret.push_back(gae.returns.reshape({-1}));
+    values.push_back(v.slice(0, 0, t));  // [T, N] until GAE has read it
   }
+
+  // GAE runs T steps of tensor ops whatever N is, so messages of equal T go through it side by
+  // side as one [T, sum N] problem. Every column is its own recursion with elementwise ops
+  // only: the result is the same, bit for bit, as one call per message.
+  std::map<int64_t, std::vector<size_t>> by_steps;
+  for (size_t i = 0; i < count; ++i) by_steps[messages[i].num_steps].push_back(i);
+  for (const auto& [t, group] : by_steps) {
+    std::vector<torch::Tensor> rewards, v, next_v, terminated, truncated;
+    std::vector<int64_t> widths;
+    for (size_t i : group) {
+      const wire::Trajectory& m = messages[i];
+      const int64_t n = m.num_envs;
+      rewards.push_back(View(m.rewards, {t, n}, torch::kFloat32));
+      terminated.push_back(View(m.terminated, {t, n}, torch::kUInt8));
+      truncated.push_back(View(m.truncated, {t, n}, torch::kUInt8));
+      v.push_back(values[i]);
+      next_v.push_back(next_values[i]);
+      widths.push_back(n);
+    }
+    const GaeResult gae =
+        ComputeGae(torch::cat(rewards, 1).to(device_), torch::cat(v, 1), torch::cat(next_v, 1),
+                   torch::cat(terminated, 1).to(device_), torch::cat(truncated, 1).to(device_),
+                   config_.gamma, config_.gae_lambda);
+    const std::vector<torch::Tensor> a_parts = gae.advantages.split_with_sizes(widths, 1);
+    const std::vector<torch::Tensor> r_parts = gae.returns.split_with_sizes(widths, 1);
+    for (size_t j = 0; j < group.size(); ++j) {
+      adv[group[j]] = a_parts[j].reshape({-1});  // row-major [T, N]: index t * N + n
+      ret[group[j]] = r_parts[j].reshape({-1});
+    }
+  }
+  for (torch::Tensor& v : values) v = v.reshape({-1});
   // cat copies, so the views of the messages' buffers do not outlive this call.
   return Batch{torch::cat(obs), torch::cat(actions), torch::cat(logp), torch::cat(values),
                torch::cat(adv), torch::cat(ret),     torch::cat(raw)};

@@ -1,0 +1,225 @@
+// PPO update throughput of the Trainer (build the batch, GAE, epochs x minibatches, adaptive
+// lr, normaliser) against a bare loop of the same forward + backward + Adam steps on random
+// tensors, in one run, for the default 64-64 tanh model and a 512-256-128 ELU one. The ratio
+// is the share of the raw training cost the learner keeps; what it loses is its overhead.
+//
+//   bench_learner [--device cpu|cuda] [--threads N] [--repeats R] [--envs N]
+//
+// Each message is T=128 steps of --envs N envs (default 16); the message count keeps an update
+// at 16,384 transitions (8 messages at N=16, 128 at N=1).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "bench/bench_util.h"
+#include "learner/trainer.h"
+
+using namespace hoverslam;
+using namespace hoverslam::learner;
+
+namespace {
+
+constexpr int kObsDim = 6;
+constexpr int kActDim = 2;
+constexpr uint32_t kSteps = 128;         // T per message
+constexpr int64_t kTransitions = 16384;  // per update: e.g. 8 messages x T 128 x N 16
+constexpr int kRawSteps = 20;            // optimiser steps of the bare loop = 5 epochs x 4
+constexpr int64_t kMinibatch = 4096;     // 16,384 / 4 minibatches
+
+struct Options {
+  std::string device = "cpu";
+  int threads = 0;  // 0: LibTorch's default
+  int repeats = 3;
+  uint32_t envs = 16;  // N per message; 16,384 / (128 N) messages
+};
+
+// Rocket-like messages: observations around the spawn region, actions sampled from the
+// initial policy with their true log-probability, ~1% terminated and ~0.5% truncated steps.
+std::vector<wire::Trajectory> MakeMessages(uint32_t envs, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::uniform_real_distribution<float> uniform;
+  const float scale[kObsDim] = {30.f, 5.f, 0.2f, 2.f, 2.f, 0.1f};
+  const float offset[kObsDim] = {40.f, 35.f, 0.f, 0.f, -1.f, 0.f};
+  const float log_std = -0.5f, sigma = std::exp(log_std);
+  std::vector<wire::Trajectory> messages(kTransitions / (kSteps * envs));
+  for (wire::Trajectory& m : messages) {
+    m.run = "bench";
+    m.actor = "bench-actor";
+    m.Resize(kSteps, envs, kObsDim, kActDim);
+    for (size_t i = 0; i < m.obs.size(); ++i) {
+      m.obs[i] = offset[i % kObsDim] + scale[i % kObsDim] * normal(rng);
+    }
+    for (size_t i = 0; i < m.logp.size(); ++i) {
+      float logp = 0;
+      for (int j = 0; j < kActDim; ++j) {
+        const float z = normal(rng);
+        m.actions[i * kActDim + j] = sigma * z;
+        logp += -0.5f * z * z - log_std - 0.9189385f;
+      }
+      m.logp[i] = logp;
+      m.rewards[i] = 0.1f * normal(rng);
+      const float u = uniform(rng);
+      if (u < 0.01f) {
+        m.terminated[i] = 1;
+        m.rewards[i] += u < 0.005f ? 10.f : -10.f;
+      } else if (u < 0.015f) {
+        m.truncated[i] = 1;
+        m.final_idx.push_back(static_cast<uint32_t>(i));
+        for (int d = 0; d < kObsDim; ++d) {
+          m.final_obs.push_back(offset[d] + scale[d] * normal(rng));
+        }
+      }
+    }
+  }
+  return messages;
+}
+
+struct Result {
+  double samples_per_s = 0;      // Trainer::Update: transitions x epochs per second
+  double raw_samples_per_s = 0;  // bare loop: minibatch rows x steps per second
+  double ratio = 0;              // median over repeats of trainer / neighbouring raw rate
+  double build_ms = 0;           // Trainer::BuildBatch alone
+};
+
+double Sync(const torch::Tensor& t) { return t.item<double>(); }  // waits for the device
+
+// kRawSteps of forward (policy and critic) + backward + Adam on random minibatches.
+double RawLoop(ActorCritic& model, torch::optim::Adam& optimizer,
+               const std::vector<torch::Tensor>& obs, const std::vector<torch::Tensor>& target_a,
+               const std::vector<torch::Tensor>& target_v) {
+  torch::Tensor loss;
+  for (int step = 0; step < kRawSteps; ++step) {
+    const size_t k = step % obs.size();
+    loss = (model->Mean(obs[k]) - target_a[k]).square().mean() +
+           (model->Value(obs[k]) - target_v[k]).square().mean();
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  return Sync(loss);
+}
+
+Result Measure(const PpoConfig& config, torch::Device device, const Options& options) {
+  const std::vector<wire::Trajectory> messages = MakeMessages(options.envs, 7);
+
+  torch::manual_seed(1);
+  Trainer trainer(kObsDim, kActDim, config, device);
+  // Bare loop: the same model shape and Adam settings, but nothing but the optimiser steps.
+  ActorCritic raw_model(kObsDim, kActDim, config);
+  raw_model->to(device);
+  torch::optim::Adam raw_optimizer(raw_model->parameters(),
+                                   torch::optim::AdamOptions(config.lr).eps(1e-5));
+  const auto opts = torch::TensorOptions().device(device);
+  std::vector<torch::Tensor> obs, target_a, target_v;
+  for (int k = 0; k < config.minibatches; ++k) {
+    obs.push_back(torch::randn({kMinibatch, kObsDim}, opts));
+    target_a.push_back(torch::randn({kMinibatch, kActDim}, opts));
+    target_v.push_back(torch::randn({kMinibatch}, opts));
+  }
+  const auto raw = [&] {
+    const double t0 = bench::Now();
+    RawLoop(raw_model, raw_optimizer, obs, target_a, target_v);
+    return double{kRawSteps} * kMinibatch / (bench::Now() - t0);
+  };
+
+  // Warm-up: allocator pools, Adam state, lazy initialisation.
+  trainer.Update(messages);
+  RawLoop(raw_model, raw_optimizer, obs, target_a, target_v);
+
+  // raw, update, raw, update, ..., raw: each update's ratio is against the mean of the raw
+  // runs either side of it, so load elsewhere on the machine mostly cancels.
+  std::vector<double> rates, raw_rates{raw()}, ratios, build_ms;
+  for (int r = 0; r < options.repeats; ++r) {
+    double t0 = bench::Now();
+    trainer.Update(messages);  // ends in .item() reads, so the device is done
+    rates.push_back(double(kTransitions) * config.epochs / (bench::Now() - t0));
+    raw_rates.push_back(raw());
+    ratios.push_back(rates.back() / (0.5 * (raw_rates[r] + raw_rates[r + 1])));
+
+    t0 = bench::Now();
+    const Batch batch = trainer.BuildBatch(messages);
+    Sync(batch.returns.sum());
+    build_ms.push_back(1e3 * (bench::Now() - t0));
+  }
+  return {bench::Median(rates), bench::Median(raw_rates), bench::Median(ratios),
+          bench::Median(build_ms)};
+}
+
+Options Parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--device") && has_value) {
+      options.device = argv[++i];
+    } else if (!std::strcmp(argv[i], "--threads") && has_value) {
+      options.threads = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--repeats") && has_value) {
+      options.repeats = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--envs") && has_value) {
+      options.envs = static_cast<uint32_t>(std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--device cpu|cuda] [--threads N] [--repeats R>=3] [--envs N]\n",
+                   argv[0]);
+      std::exit(2);
+    }
+  }
+  if (options.device != "cpu" && options.device != "cuda") {
+    std::fprintf(stderr, "--device must be cpu or cuda\n");
+    std::exit(2);
+  }
+  if (options.device == "cuda" && !torch::cuda::is_available()) {
+    std::fprintf(stderr, "--device cuda: this LibTorch build sees no CUDA device\n");
+    std::exit(2);
+  }
+  if (options.envs < 1 || (kTransitions / kSteps) % options.envs != 0) {
+    std::fprintf(stderr, "--envs must divide 128\n");
+    std::exit(2);
+  }
+  if (options.repeats < 3) options.repeats = 3;  // a median of fewer says little
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = Parse(argc, argv);
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+  const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
+
+  PpoConfig small;  // defaults: 64-64 tanh, 5 epochs x 4 minibatches
+  PpoConfig large;
+  large.hidden = {512, 256, 128};
+  large.activation = wire::Activation::kElu;
+
+  const Result s = Measure(small, device, options);
+  const Result l = Measure(large, device, options);
+
+  std::printf(
+      "PPO update, %lld x (T=%u, N=%u) = %lld transitions, %d epochs x %d minibatches, %s, "
+      "%d threads, median of %d\n",
+      static_cast<long long>(kTransitions / (kSteps * options.envs)), kSteps, options.envs,
+      static_cast<long long>(kTransitions), small.epochs, small.minibatches, options.device.c_str(),
+      torch::get_num_threads(), options.repeats);
+  std::printf("%-18s %14s %14s %7s %14s\n", "model", "trainer smp/s", "raw smp/s", "ratio",
+              "BuildBatch ms");
+  std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "64-64 tanh", s.samples_per_s,
+              s.raw_samples_per_s, s.ratio, s.build_ms);
+  std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "512-256-128 elu", l.samples_per_s,
+              l.raw_samples_per_s, l.ratio, l.build_ms);
+  std::printf("peak RSS %.0f MB\n", bench::PeakRssMb());
+  std::printf(
+      "{\"bench\":\"learner\",\"device\":\"%s\",\"samples_per_s_small\":%.0f,"
+      "\"samples_per_s_large\":%.0f,\"ratio_small_vs_raw\":%.3f,\"ratio_large_vs_raw\":%.3f,"
+      "\"peak_rss_mb\":%.1f}\n",
+      options.device.c_str(), s.samples_per_s, l.samples_per_s, s.ratio, l.ratio,
+      bench::PeakRssMb());
+  return 0;
+}
