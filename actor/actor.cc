@@ -49,13 +49,17 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
 }
 
 Actor::~Actor() {
-  // Pending trajectories are worthless once we stop: close at once.
-  push_.set(zmq::sockopt::linger, 0);
+  // Stopped by a signal: pending trajectories are not worth a slow shutdown, so
+  // close at once. Finished (max_messages): let linger_ms flush what is queued.
+  if (interrupted_) push_.set(zmq::sockopt::linger, 0);
   sub_.set(zmq::sockopt::linger, 0);
 }
 
 uint64_t Actor::Run(const std::atomic<bool>& stop) {
-  if (!WaitForFirstWeights(stop)) return 0;
+  if (!WaitForFirstWeights(stop)) {
+    interrupted_ = true;
+    return 0;
+  }
   uint64_t sent = 0;
   double last_log = Now();
   while (!stop.load()) {
@@ -70,6 +74,7 @@ uint64_t Actor::Run(const std::atomic<bool>& stop) {
                    metrics_.env_steps.Value(), policy_->version());
     }
   }
+  interrupted_ = stop.load();
   spdlog::info("actor {} stopping after {} trajectories", config_.actor_id, sent);
   return sent;
 }

@@ -46,6 +46,7 @@ class Actor {
   wire::Weights weights_;  // decode scratch
   std::vector<char> bytes_;
   double last_blocked_log_ = 0;
+  bool interrupted_ = false;  // Run ended by `stop`, not by max_messages
 };
 
 }  // namespace hoverslam
