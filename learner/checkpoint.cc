@@ -62,6 +62,7 @@ void WriteFileAtomic(const std::string& path, const std::vector<char>& bytes) {
   }
   SyncFile(tmp);
   fs::rename(tmp, path);
+  SyncFile(fs::path(path).parent_path().string());  // make the rename itself durable
 }
 
 std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const TrainingState& state,
@@ -87,6 +88,7 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   archive.save_to(tmp);
   SyncFile(tmp);
   fs::rename(tmp, path);  // atomic: readers see the old file or the whole new one
+  SyncFile(dir);
 
   std::vector<char> policy;
   wire::Encode(trainer.Export(state.version, state.run, "rocket"), &policy);

@@ -22,7 +22,8 @@ struct TrainingState {
 
 // Writes <dir>/ckpt-<version>.pt and <dir>/policy.msgpack (the `weights` map of the
 // same version), then deletes all but the newest `keep` checkpoints. Returns the
-// checkpoint's path. Throws std::runtime_error if the directory cannot be written.
+// checkpoint's path. Throws (std::exception) if the directory cannot be written; the
+// previous checkpoints are then untouched.
 std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const TrainingState& state,
                            int keep);
 

@@ -103,11 +103,19 @@ struct Learner::Impl {
 
   void Checkpoint() {
     if (config.checkpoint_dir.empty() || last_checkpoint == state.version) return;
-    const std::string path =
-        SaveCheckpoint(config.checkpoint_dir, *trainer, state, config.keep_checkpoints);
-    last_checkpoint = state.version;
-    metrics.checkpoints_written.Increment();
-    spdlog::info("checkpoint {}", path);
+    // A failed write (full disk, lost volume) is reported and training goes on; the
+    // previous checkpoint is still whole, and the next interval tries again.
+    try {
+      const std::string path =
+          SaveCheckpoint(config.checkpoint_dir, *trainer, state, config.keep_checkpoints);
+      last_checkpoint = state.version;
+      metrics.checkpoints_written.Increment();
+      spdlog::info("checkpoint {}", path);
+    } catch (const std::exception& e) {
+      metrics.checkpoint_failures.Increment();
+      spdlog::error("checkpoint of version {} failed: {}", state.version,
+                    std::string(e.what()).substr(0, 300));
+    }
   }
 
   // Takes whole messages until the batch holds at least batch_transitions; data

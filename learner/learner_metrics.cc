@@ -30,6 +30,8 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
                           "Distinct actors that sent accepted data in the last 60 s.")),
       checkpoints_written(
           m.Counter("hoverslam_learner_checkpoints_written_total", "Checkpoints written.")),
+      checkpoint_failures(m.Counter("hoverslam_learner_checkpoint_failures_total",
+                                    "Checkpoint writes that failed (training went on).")),
       weights_published(m.Counter("hoverslam_learner_weights_published_total",
                                   "Weights messages published (new and repeated).")),
       env_steps_trained(m.Counter("hoverslam_learner_env_steps_trained_total",

@@ -29,6 +29,7 @@ struct LearnerMetrics {
   prometheus::Gauge& learning_rate;
   prometheus::Gauge& actors_seen;
   prometheus::Counter& checkpoints_written;
+  prometheus::Counter& checkpoint_failures;
   prometheus::Counter& weights_published;
   prometheus::Counter& env_steps_trained;
   std::array<prometheus::Counter*, 5> episodes{};  // by Outcome; [kNone] unused

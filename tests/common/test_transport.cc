@@ -200,11 +200,11 @@ class Transport : public ::testing::TestWithParam<std::string> {
 TEST_P(Transport, TwoMegabyteTrajectoryArrivesWholeAndBitIdentical) {
   const std::string endpoint = BindPull(ZmqConfig{});
   zmq::socket_t push = MakeTrajectoryPush(ctx_, endpoint, ZmqConfig{});
-  const wire::Trajectory sent = RandomTrajectory(512, 64, 7);
+  const wire::Trajectory sent = RandomTrajectory(800, 64, 7);  // 51,200 transitions: 2.16 MB
   ASSERT_FALSE(sent.final_idx.empty());
   std::vector<char> bytes;
   wire::Encode(sent, &bytes);
-  ASSERT_GT(bytes.size(), 1u << 20);
+  ASSERT_GT(bytes.size(), 2u << 20);
   SendBytes(push, bytes);
 
   std::optional<zmq::message_t> got = RecvWithin(pull_, kDeadline);
