@@ -13,6 +13,7 @@
 
 #include "common/protocol.h"
 #include "common/rng.h"
+#include "tests/support/wire_compare.h"
 
 namespace hoverslam::wire {
 namespace {
@@ -65,35 +66,8 @@ Weights RandomWeights(Rng& rng, uint32_t d, uint32_t a, std::vector<uint32_t> hi
   return w;
 }
 
-template <typename T>
-bool SameBits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-void ExpectSame(const Trajectory& a, const Trajectory& b) {
-  EXPECT_EQ(a.run, b.run);
-  EXPECT_EQ(a.env, b.env);
-  EXPECT_EQ(a.actor, b.actor);
-  EXPECT_EQ(a.policy_version, b.policy_version);
-  EXPECT_EQ(a.num_steps, b.num_steps);
-  EXPECT_EQ(a.num_envs, b.num_envs);
-  EXPECT_EQ(a.obs_dim, b.obs_dim);
-  EXPECT_EQ(a.act_dim, b.act_dim);
-  EXPECT_TRUE(SameBits(a.obs, b.obs));
-  EXPECT_TRUE(SameBits(a.actions, b.actions));
-  EXPECT_TRUE(SameBits(a.logp, b.logp));
-  EXPECT_TRUE(SameBits(a.rewards, b.rewards));
-  EXPECT_TRUE(SameBits(a.terminated, b.terminated));
-  EXPECT_TRUE(SameBits(a.truncated, b.truncated));
-  EXPECT_TRUE(SameBits(a.final_idx, b.final_idx));
-  EXPECT_TRUE(SameBits(a.final_obs, b.final_obs));
-  ASSERT_EQ(a.episodes.size(), b.episodes.size());
-  for (size_t i = 0; i < a.episodes.size(); ++i) {
-    EXPECT_EQ(a.episodes[i].episode_return, b.episodes[i].episode_return);
-    EXPECT_EQ(a.episodes[i].length, b.episodes[i].length);
-    EXPECT_EQ(a.episodes[i].outcome, b.episodes[i].outcome);
-  }
-}
+using testing::ExpectSameTrajectory;
+using testing::SameBits;
 
 DecodeResult DecodeT(const std::vector<char>& bytes, Trajectory* out, Expect expect = {}) {
   return Decode(bytes.data(), bytes.size(), Limits{}, expect, out);
@@ -168,7 +142,7 @@ TEST(Protocol, TrajectoryRoundTripsBitIdenticalForRandomShapes) {
     Encode(m, &bytes);
     const DecodeResult r = DecodeT(bytes, &decoded);
     ASSERT_TRUE(r) << RejectName(r.reason) << ": " << r.message;
-    ExpectSame(m, decoded);
+    ExpectSameTrajectory(m, decoded);
   }
 }
 
@@ -206,7 +180,7 @@ TEST(Protocol, AcceptsOtherEncodersKeyOrderUnknownKeysAndWideInts) {
   });
   Trajectory out;
   ASSERT_TRUE(DecodeT(edited, &out));
-  ExpectSame(m, out);
+  ExpectSameTrajectory(m, out);
 
   // Hand-packed: every uint in its widest form (0xcf), floats as float64.
   msgpack::sbuffer buffer;
@@ -241,7 +215,7 @@ TEST(Protocol, AcceptsOtherEncodersKeyOrderUnknownKeysAndWideInts) {
   const std::vector<char> wide(buffer.data(), buffer.data() + buffer.size());
   EXPECT_GT(wide.size(), bytes.size());
   ASSERT_TRUE(DecodeT(wide, &out));
-  ExpectSame(m, out);
+  ExpectSameTrajectory(m, out);
 }
 
 TEST(Protocol, RejectNamesAreStableAndDistinct) {
