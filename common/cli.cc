@@ -24,6 +24,13 @@ void AddRocketFlags(CLI::App& app, RocketConfig* c) {
   AddFlag(app, "--env-wind-max", &c->spawn.wind_max, "per-episode lateral wind = +- this, N");
   AddFlag(app, "--env-landing-max-speed", &c->landing.max_vy,
           "largest vertical touchdown speed that counts as landed, m/s");
+  RewardConfig* r = &c->reward;
+  AddFlag(app, "--env-shaping-gamma", &r->shaping_gamma, "gamma of the potential-based shaping");
+  AddFlag(app, "--env-fuel-cost", &r->fuel_cost, "reward per second of full thrust (a cost)");
+  AddFlag(app, "--env-landed-reward", &r->landed_reward, "reward for a landing");
+  AddFlag(app, "--env-crash-reward", &r->crash_reward, "reward for the softest crash");
+  AddFlag(app, "--env-crash-severity-weight", &r->crash_severity_weight,
+          "crash reward lost per unit of excess over the landing limits");
 }
 
 void AddZmqFlags(CLI::App& app, ZmqConfig* c) {

@@ -68,6 +68,9 @@ void RocketConfig::Validate() const {
   Finite(r.pad_reward, "reward.pad_reward");
   Positive(r.pad_half_width, "reward.pad_half_width");
   Finite(r.crash_reward, "reward.crash_reward");
+  NonNegative(r.crash_severity_weight, "reward.crash_severity_weight");
+  Require(r.crash_min_reward <= r.crash_reward, "reward.crash_min_reward",
+          "must be <= reward.crash_reward");
   Finite(r.out_of_bounds_reward, "reward.out_of_bounds_reward");
   NonNegative(r.fuel_cost, "reward.fuel_cost");
 

@@ -46,18 +46,29 @@ struct LandingConfig {
   float max_omega = 0.05f;     // |omega|, rad/s
 };
 
-// Reward: potential-based shaping (policy-invariant) plus terminal terms.
+// Reward: progress shaping Phi(s') - Phi(s) plus terminal terms and a fuel cost.
 struct RewardConfig {
-  float shaping_gamma = 0.99f;   // must equal the learner's gamma for invariance
+  // 1 (progress shaping) by default, not the learner's gamma. With gamma the shaping is
+  // policy-invariant, but then its per-step (1 - gamma) |Phi| bonus for staying away pays
+  // exactly what moving closer would, and PPO learned to hover and never landed. At 1,
+  // it is the invariant shaping plus a small per-step cost (1 - gamma) |Phi(s')| on
+  // distance, speed and tilt: "do not loiter". See the README's design notes.
+  float shaping_gamma = 1.0f;
   float distance_weight = 1.0f;  // potential per m from the pad (x) and ground (y)
   float speed_weight = 1.0f;     // potential per m/s of speed
   float tilt_weight = 5.0f;      // potential per rad of tilt
   float landed_reward = 100.0f;  // soft upright touchdown
   float pad_reward = 50.0f;      // extra, falling linearly to 0 at pad_half_width
   float pad_half_width = 5.0f;   // m
-  float crash_reward = -100.0f;  // hard or tilted touchdown
+  // A crash costs crash_reward minus crash_severity_weight per unit of excess over the
+  // landing limits (sum over |vx|, |vy|, |theta|, |omega| of max(0, value / limit - 1)),
+  // floored at crash_min_reward. Grading crashes gives near-misses a gradient toward a
+  // landing; every crash still scores below every landing.
+  float crash_reward = -10.0f;
+  float crash_severity_weight = 10.0f;
+  float crash_min_reward = -100.0f;
   float out_of_bounds_reward = -100.0f;
-  float fuel_cost = 0.3f;  // per second at full thrust
+  float fuel_cost = 3.0f;  // per second at full thrust: hovering costs, so does stalling
 };
 
 struct RocketConfig {

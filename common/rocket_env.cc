@@ -12,6 +12,11 @@ constexpr float kDegToRad = 3.14159265358979f / 180.0f;
 
 float Clip(float a) { return std::clamp(a, -1.0f, 1.0f); }
 
+// How far past `limit` |value| is, in units of the limit: 0 within it.
+float Excess(float value, float limit) {
+  return limit > 0 ? std::max(0.0f, std::abs(value) / limit - 1.0f) : 0.0f;
+}
+
 }  // namespace
 
 RocketEnv::RocketEnv(const RocketConfig& config, uint64_t seed)
@@ -55,11 +60,14 @@ StepResult RocketEnv::Step(const float* action, float* obs) {
   StepResult r;
   const LandingConfig& land = config_.landing;
   const RewardConfig& rw = config_.reward;
+  float severity = 0;  // excess over the landing limits at touchdown
   if (const auto& td = physics_.touchdown()) {
     const bool soft = std::abs(td->theta) <= land.max_tilt_deg * kDegToRad &&
                       std::abs(td->vx) <= land.max_vx && std::abs(td->vy) <= land.max_vy &&
                       std::abs(td->omega) <= land.max_omega;
     r.outcome = soft ? Outcome::kLanded : Outcome::kCrashed;
+    severity = Excess(td->vx, land.max_vx) + Excess(td->vy, land.max_vy) +
+               Excess(td->theta, land.max_tilt_deg * kDegToRad) + Excess(td->omega, land.max_omega);
   } else if (physics_.OutOfBounds()) {
     r.outcome = Outcome::kOutOfBounds;
   } else if (steps_ >= config_.max_episode_steps) {
@@ -79,7 +87,8 @@ StepResult RocketEnv::Step(const float* action, float* obs) {
       break;
     }
     case Outcome::kCrashed:
-      r.reward += rw.crash_reward;
+      r.reward +=
+          std::max(rw.crash_min_reward, rw.crash_reward - rw.crash_severity_weight * severity);
       break;
     case Outcome::kOutOfBounds:
       r.reward += rw.out_of_bounds_reward;

@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   AddFlag(app, "--seed", &c.seed, "torch seed");
   AddFlag(app, "--gamma", &p.gamma, "discount");
   AddFlag(app, "--gae-lambda", &p.gae_lambda, "GAE lambda");
-  AddFlag(app, "--clip", &p.clip, "surrogate and value clip epsilon");
+  AddFlag(app, "--reward-scale", &p.reward_scale, "rewards are multiplied by this before GAE");
+  AddFlag(app, "--clip", &p.clip, "surrogate clip epsilon");
+  AddFlag(app, "--value-clip", &p.value_clip, "|V - V_old| limit, in scaled return units");
   AddFlag(app, "--clip-value", &p.clip_value, "clip the value loss (true/false)");
   AddFlag(app, "--value-coef", &p.value_coef, "value loss weight");
   AddFlag(app, "--entropy-coef", &p.entropy_coef, "entropy bonus weight");

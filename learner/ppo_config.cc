@@ -17,6 +17,7 @@ void Require(bool ok, const char* field, const char* what) {
 void PpoConfig::Validate() const {
   Require(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1]");
   Require(gae_lambda >= 0 && gae_lambda <= 1, "gae_lambda", "must be in [0, 1]");
+  Require(reward_scale > 0 && std::isfinite(reward_scale), "reward_scale", "must be > 0");
   Require(clip > 0 && clip < 1, "clip", "must be in (0, 1)");
   Require(value_clip > 0 && std::isfinite(value_clip), "value_clip", "must be > 0");
   Require(value_coef >= 0 && std::isfinite(value_coef), "value_coef", "must be >= 0");

@@ -9,8 +9,13 @@ namespace hoverslam::learner {
 
 struct PpoConfig {
   // Returns and advantages.
-  float gamma = 0.99f;       // discount; the env's reward shaping must use the same value
+  // 60 Hz control: 0.998 is an 8 s horizon, long enough to carry a touchdown's reward back
+  // through the descent (0.99 would be 1.7 s).
+  float gamma = 0.998f;      // discount; the env's reward shaping must use the same value
   float gae_lambda = 0.95f;  // GAE lambda: 0 is one-step TD, 1 is Monte Carlo
+  // Rewards are multiplied by this before GAE so returns are O(1): the value clip then
+  // bounds a real step, and the value loss does not swamp the policy loss.
+  float reward_scale = 0.01f;
 
   // Loss.
   float clip = 0.2f;                 // surrogate clip epsilon

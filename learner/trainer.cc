@@ -87,9 +87,9 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
       widths.push_back(n);
     }
     const GaeResult gae =
-        ComputeGae(torch::cat(rewards, 1).to(device_), torch::cat(v, 1), torch::cat(next_v, 1),
-                   torch::cat(terminated, 1).to(device_), torch::cat(truncated, 1).to(device_),
-                   config_.gamma, config_.gae_lambda);
+        ComputeGae(torch::cat(rewards, 1).to(device_) * config_.reward_scale, torch::cat(v, 1),
+                   torch::cat(next_v, 1), torch::cat(terminated, 1).to(device_),
+                   torch::cat(truncated, 1).to(device_), config_.gamma, config_.gae_lambda);
     const std::vector<torch::Tensor> a_parts = gae.advantages.split_with_sizes(widths, 1);
     const std::vector<torch::Tensor> r_parts = gae.returns.split_with_sizes(widths, 1);
     for (size_t j = 0; j < group.size(); ++j) {

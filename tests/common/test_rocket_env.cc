@@ -44,6 +44,37 @@ TEST(RocketEnv, FastTouchdownCrashes) {
   EXPECT_TRUE(r.terminated);
 }
 
+// The crash step's reward minus its shaping (-Phi(before), as Phi(terminal) = 0 and the
+// fuel cost is off): the graded crash term alone.
+float CrashTerm(float vy) {
+  RocketConfig config;
+  config.reward.fuel_cost = 0;
+  RocketEnv env(config, 1);
+  float obs[kObsDim];
+  env.ResetTo({40, 2.1f, 0, 0, vy, 0}, obs);
+  const float off[kActDim] = {-1, 0};
+  StepResult r;
+  float phi_before = 0;
+  do {
+    // Phi = -(distance to the resting point + speed + 5 |theta|), from the observation.
+    phi_before = -(std::hypot(obs[0] - 40.0f, obs[1] - 2.0f) + std::hypot(obs[3], obs[4]) +
+                   5.0f * std::abs(obs[2]));
+    r = env.Step(off, obs);
+  } while (!r.terminated);
+  EXPECT_EQ(r.outcome, Outcome::kCrashed);
+  return r.reward + phi_before;
+}
+
+TEST(RocketEnv, CrashPenaltyGrowsWithExcessAndIsFloored) {
+  // Upright, vx = 0: severity = |vy| / 0.7 - 1 at touchdown; reward -10 - 10 * severity.
+  // The base is 0.1 m up; at 3 m/s it closes 0.05 m a step, so contact is in step 2. Each
+  // step is v = (v + 9.81 / 60) / (1 + 1.5 / 60): 3.0864, then 3.1706 m/s at touchdown,
+  // so -10 - 10 * (3.1706 / 0.7 - 1) = -45.29.
+  EXPECT_NEAR(CrashTerm(-3.0f), -45.29f, 0.01f);
+  // At 9 m/s the grade would be -10 - 10 * 11.9 = -129: floored at crash_min_reward.
+  EXPECT_FLOAT_EQ(CrashTerm(-9.0f), -100.0f);
+}
+
 TEST(RocketEnv, SidewaysTouchdownCrashes) {
   RocketEnv env(RocketConfig{}, 1);
   float obs[kObsDim];
@@ -98,6 +129,7 @@ TEST(RocketEnv, ShapingTelescopesToMinusInitialPotential) {
   // so the discounted return is -Phi(s_0) + gamma^(T-1) * terminal reward.
   RocketConfig config;
   config.reward.fuel_cost = 0;
+  config.reward.shaping_gamma = 0.99f;  // the invariant form (the default, 1, is a special case)
   RocketEnv env(config, 1);
   float obs[kObsDim];
   env.ResetTo({40, 2.05f, 0, 0, -0.3f, 0}, obs);

@@ -304,9 +304,9 @@ TEST(TrainerBatch, MixedShapesMatchPerMessageGae) {
     const auto flags = [&](const std::vector<uint8_t>& f) {
       return torch::tensor(std::vector<int64_t>(f.begin(), f.end())).reshape({t, n});
     };
-    const GaeResult gae =
-        ComputeGae(torch::tensor(m.rewards).reshape({t, n}), v.slice(0, 0, t), next_v,
-                   flags(m.terminated), flags(m.truncated), config.gamma, config.gae_lambda);
+    const GaeResult gae = ComputeGae(torch::tensor(m.rewards).reshape({t, n}) * config.reward_scale,
+                                     v.slice(0, 0, t), next_v, flags(m.terminated),
+                                     flags(m.truncated), config.gamma, config.gae_lambda);
     const auto rows = [&](const torch::Tensor& x) { return x.slice(0, offset, offset + t * n); };
     EXPECT_TRUE(torch::allclose(rows(batch.values), v.slice(0, 0, t).reshape({-1}), 1e-6, 1e-6));
     EXPECT_TRUE(torch::allclose(rows(batch.advantages), gae.advantages.reshape({-1}), 1e-6, 1e-6));

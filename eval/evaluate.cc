@@ -1,0 +1,218 @@
+#include "eval/evaluate.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+
+#include "common/heuristic.h"
+#include "common/protocol.h"
+#include "common/rng.h"
+#include "common/rocket_env.h"
+
+namespace hoverslam::eval {
+namespace {
+
+constexpr float kRadToDeg = 180.0f / 3.14159265358979f;
+
+// Episodes step together in slots of a batch this wide, so the policy runs one
+// product per step. The batch is always full (idle slots repeat their last
+// observation): each policy call has the same shape, so an episode's actions do not
+// depend on how many others are still running, nor on how many episodes there are.
+constexpr int kBatch = 16;
+
+// Action noise of episode i: a stream apart from the env's own EnvSeed(seed, i).
+uint64_t ActionSeed(uint64_t seed, int episode) {
+  return EnvSeed(EnvSeed(seed, static_cast<uint64_t>(episode)), 1);
+}
+
+int OutcomeIndex(Outcome outcome) { return static_cast<int>(outcome) - 1; }
+
+std::string JsonNumber(double x) {
+  if (!std::isfinite(x)) return "null";  // never expected; keeps the line valid JSON
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", x);
+  return buf;
+}
+
+}  // namespace
+
+std::string_view ControllerName(ControllerKind kind) {
+  switch (kind) {
+    case ControllerKind::kPolicy:
+      return "policy";
+    case ControllerKind::kHeuristic:
+      return "heuristic";
+    case ControllerKind::kRandom:
+      return "random";
+  }
+  return "unknown";
+}
+
+void EvalConfig::Validate() const {
+  env.Validate();
+  if (episodes < 1) {
+    throw std::invalid_argument("episodes must be >= 1, got " + std::to_string(episodes));
+  }
+  if (record_episodes < 0) {
+    throw std::invalid_argument("record_episodes must be >= 0, got " +
+                                std::to_string(record_episodes));
+  }
+}
+
+EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* policy) {
+  config.Validate();
+  if (kind == ControllerKind::kPolicy && policy == nullptr) {
+    throw std::invalid_argument("Evaluate: the policy controller needs a policy");
+  }
+  const HeuristicController heuristic(config.env.physics);
+  EvalResult result;
+  result.episodes.resize(config.episodes);
+  result.traces.resize(std::min(config.episodes, config.record_episodes));
+
+  // RocketEnv owns a Box2D world and cannot move: slots hold them in place.
+  std::vector<std::optional<RocketEnv>> envs(kBatch);
+  std::vector<int> episode_of(kBatch, -1);  // -1: idle
+  std::vector<Rng> rngs(kBatch);
+  std::vector<float> obs(kBatch * kObsDim, 0.0f), actions(kBatch * kActDim, 0.0f), logp(kBatch);
+  int next = 0, running = 0;
+
+  const auto start = [&](int slot) {
+    const int i = next++;
+    episode_of[slot] = i;
+    envs[slot].emplace(config.env, EnvSeed(config.seed, static_cast<uint64_t>(i)));
+    envs[slot]->Reset(&obs[slot * kObsDim]);
+    rngs[slot] = Rng(ActionSeed(config.seed, i));
+    if (i < static_cast<int>(result.traces.size())) {
+      result.traces[i].episode = i;
+      result.traces[i].points.push_back(TracePoint{envs[slot]->physics().State(), 0, 0});
+    }
+    ++running;
+  };
+  for (int slot = 0; slot < kBatch && next < config.episodes; ++slot) start(slot);
+
+  while (running > 0) {
+    if (kind == ControllerKind::kPolicy) {
+      policy->Act(obs.data(), kBatch, rngs.data(), config.deterministic, actions.data(),
+                  logp.data());
+    }
+    for (int slot = 0; slot < kBatch; ++slot) {
+      const int i = episode_of[slot];
+      if (i < 0) continue;
+      float* a = &actions[slot * kActDim];
+      if (kind == ControllerKind::kHeuristic) {
+        heuristic.Act(&obs[slot * kObsDim], a);
+      } else if (kind == ControllerKind::kRandom) {
+        a[0] = rngs[slot].Uniform(-1.0f, 1.0f);
+        a[1] = rngs[slot].Uniform(-1.0f, 1.0f);
+      }
+      RocketEnv& env = *envs[slot];
+      const StepResult step = env.Step(a, &obs[slot * kObsDim]);
+      if (i < static_cast<int>(result.traces.size())) {
+        // The env applies exactly these: thrust (clip(a0) + 1) / 2, gimbal clip(a1).
+        const float thrust = 0.5f * (std::clamp(a[0], -1.0f, 1.0f) + 1.0f);
+        const float gimbal = std::clamp(a[1], -1.0f, 1.0f);
+        result.traces[i].points.push_back(TracePoint{env.physics().State(), thrust, gimbal});
+      }
+      if (step.outcome == Outcome::kNone) continue;
+
+      EpisodeResult& r = result.episodes[i];
+      r.outcome = step.outcome;
+      r.episode_return = env.episode_return();
+      r.length = env.episode_steps();
+      if (const std::optional<RocketState>& td = env.physics().touchdown()) {
+        r.touched_down = true;
+        r.touchdown_speed = std::sqrt(td->vx * td->vx + td->vy * td->vy);
+        r.touchdown_tilt_deg = std::abs(td->theta) * kRadToDeg;
+      }
+      if (i < static_cast<int>(result.traces.size())) result.traces[i].result = r;
+      episode_of[slot] = -1;
+      --running;
+      if (next < config.episodes) start(slot);
+    }
+  }
+  return result;
+}
+
+int EvalSummary::count(Outcome outcome) const {
+  return outcome == Outcome::kNone ? 0 : counts[OutcomeIndex(outcome)];
+}
+
+double EvalSummary::rate(Outcome outcome) const {
+  return episodes > 0 ? static_cast<double>(count(outcome)) / episodes : 0.0;
+}
+
+EvalSummary Summarize(const std::vector<EpisodeResult>& episodes) {
+  EvalSummary s;
+  s.episodes = static_cast<int>(episodes.size());
+  double returns = 0, lengths = 0, speeds = 0, tilts = 0;
+  for (const EpisodeResult& e : episodes) {
+    if (e.outcome != Outcome::kNone) ++s.counts[OutcomeIndex(e.outcome)];
+    returns += e.episode_return;
+    lengths += e.length;
+    if (e.touched_down) {
+      ++s.touchdowns;
+      speeds += e.touchdown_speed;
+      tilts += e.touchdown_tilt_deg;
+    }
+  }
+  if (s.episodes > 0) {
+    s.mean_return = returns / s.episodes;
+    s.mean_length = lengths / s.episodes;
+  }
+  if (s.touchdowns > 0) {
+    s.mean_touchdown_speed = speeds / s.touchdowns;
+    s.mean_touchdown_tilt_deg = tilts / s.touchdowns;
+  }
+  return s;
+}
+
+std::string SummaryJson(const EvalSummary& s, ControllerKind kind,
+                        std::optional<uint64_t> policy_version, uint64_t seed) {
+  std::string j = "{\"eval\":\"rocket\",\"episodes\":" + std::to_string(s.episodes);
+  j += ",\"success_rate\":" + JsonNumber(s.rate(Outcome::kLanded));
+  j += ",\"crash_rate\":" + JsonNumber(s.rate(Outcome::kCrashed));
+  j += ",\"out_of_bounds_rate\":" + JsonNumber(s.rate(Outcome::kOutOfBounds));
+  j += ",\"timeout_rate\":" + JsonNumber(s.rate(Outcome::kTimeout));
+  j += ",\"mean_return\":" + JsonNumber(s.mean_return);
+  j += ",\"mean_touchdown_speed\":" + JsonNumber(s.mean_touchdown_speed);
+  j += ",\"mean_touchdown_tilt_deg\":" + JsonNumber(s.mean_touchdown_tilt_deg);
+  j += ",\"mean_length\":" + JsonNumber(s.mean_length);
+  j += ",\"policy_version\":" + (policy_version ? std::to_string(*policy_version) : "null");
+  j += ",\"controller\":\"" + std::string(ControllerName(kind)) + "\"";
+  j += ",\"seed\":" + std::to_string(seed) + "}";
+  return j;
+}
+
+Policy LoadPolicyFile(const std::string& path) {
+  const auto fail = [&](const std::string& why) {
+    return std::runtime_error("cannot load policy " + path + ": " + why);
+  };
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw fail(std::strerror(errno));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  if (in.bad()) throw fail("read error");
+  if (bytes.empty()) throw fail("the file is empty");
+
+  wire::Weights weights;
+  wire::Expect expect;
+  expect.run = "";  // any training run
+  const wire::DecodeResult decoded =
+      wire::Decode(bytes.data(), bytes.size(), wire::Limits{}, expect, &weights);
+  if (!decoded) {
+    throw fail("not a wire v1 weights message (" + std::string(wire::RejectName(decoded.reason)) +
+               ": " + decoded.message + ")");
+  }
+  std::string why;
+  std::optional<Policy> policy = Policy::FromWeights(weights, kObsDim, kActDim, &why);
+  if (!policy) throw fail("does not fit the rocket env: " + why);
+  return std::move(*policy);
+}
+
+}  // namespace hoverslam::eval

@@ -1,0 +1,96 @@
+// Evaluation: a fixed, seeded set of rocket episodes played by a policy file, the
+// scripted heuristic or uniform random actions, and the statistics of how they end.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/outcome.h"
+#include "common/policy.h"
+#include "common/rocket_config.h"
+#include "common/rocket_physics.h"
+
+namespace hoverslam::eval {
+
+enum class ControllerKind : uint8_t { kPolicy, kHeuristic, kRandom };
+
+// "policy", "heuristic", "random": the JSON line's `controller`.
+std::string_view ControllerName(ControllerKind kind);
+
+struct EvalConfig {
+  RocketConfig env;           // the task
+  int episodes = 100;         // episode i starts a fresh env seeded with EnvSeed(seed, i)
+  uint64_t seed = 1000;       // the launcher's periodic evaluation uses 1000
+  bool deterministic = true;  // policy: act with the mean (else sample)
+  int record_episodes = 0;    // keep the trajectories of the first this many (for rendering)
+
+  // Throws std::invalid_argument naming the first bad field.
+  void Validate() const;
+};
+
+struct EpisodeResult {
+  Outcome outcome = Outcome::kNone;
+  float episode_return = 0;
+  int length = 0;                // env steps
+  bool touched_down = false;     // landed or crashed
+  float touchdown_speed = 0;     // sqrt(vx^2 + vy^2) at impact, m/s
+  float touchdown_tilt_deg = 0;  // |theta| at impact
+};
+
+// One step of a recorded episode: the state after it and the clipped controls that
+// led there (thrust in [0, 1] of max, gimbal in [-1, 1] of max; both 0 at the start).
+struct TracePoint {
+  RocketState state;
+  float thrust = 0;
+  float gimbal = 0;
+};
+
+struct EpisodeTrace {
+  int episode = 0;                 // index in the evaluation
+  EpisodeResult result;            // how it ended
+  std::vector<TracePoint> points;  // length + 1: the start, then every step
+};
+
+struct EvalResult {
+  std::vector<EpisodeResult> episodes;  // in episode order
+  std::vector<EpisodeTrace> traces;     // the first record_episodes episodes
+};
+
+// Plays config.episodes episodes. `policy` is used (and its scratch buffers written)
+// when kind is kPolicy and must then be non-null. Episode i's result depends only on
+// the controller, the env config, the seed and i, bit for bit: not on how many
+// episodes run in all. Throws std::invalid_argument on a bad config.
+EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* policy);
+
+struct EvalSummary {
+  int episodes = 0;
+  std::array<int, 4> counts{};  // by outcome, in kEndedOutcomes order
+  int touchdowns = 0;           // landed + crashed
+  double mean_return = 0;
+  double mean_touchdown_speed = 0;     // over touchdowns; 0 when there are none
+  double mean_touchdown_tilt_deg = 0;  // over touchdowns; 0 when there are none
+  double mean_length = 0;              // env steps
+
+  int count(Outcome outcome) const;
+  double rate(Outcome outcome) const;  // count / episodes (0 when there are none)
+};
+
+EvalSummary Summarize(const std::vector<EpisodeResult>& episodes);
+
+// The last line hoverslam-eval prints: one JSON object whose first nine keys (eval,
+// episodes, the four rates, mean_return, mean_touchdown_speed, mean_touchdown_tilt_deg)
+// keep this order; then mean_length, policy_version (null without a policy),
+// controller and seed.
+std::string SummaryJson(const EvalSummary& summary, ControllerKind kind,
+                        std::optional<uint64_t> policy_version, uint64_t seed);
+
+// Reads an exported policy (one wire v1 weights message, as the learner writes
+// policy.msgpack) and builds it for the rocket env. Throws std::runtime_error naming
+// the file and why: unreadable, not a valid weights message, or the wrong dims.
+Policy LoadPolicyFile(const std::string& path);
+
+}  // namespace hoverslam::eval

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""End-to-end tests of deploy/local/hoverslam-train with the real binaries of a build.
+
+Usage: test_launcher.py BUILD_DIR [unittest names...]
+
+Every run is bounded (env steps or minutes) and small (2 actors, 2,048-transition batches), so it
+takes well under a minute on a 2-core machine. None depends on the policy learning anything. Run
+directories are kept under BUILD_DIR/tests/deploy/runs/ for inspection after a failure.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "deploy" / "local" / "hoverslam-train"
+BUILD = None  # set from argv in __main__
+SMALL = ["--actors", "2", "--learner-threads", "1", "--eval-every-s", "1",
+         "--eval-episodes", "20", "--progress-s", "2"]
+# Small batches for many versions in a short run. How stale data gets depends on timing on a loaded
+# machine (with 4,096-transition batches, data in flight spans several versions), so any lag is
+# accepted: then every rejection counter must stay 0, whatever the machine.
+LEARNER = "--batch-transitions 4096 --max-policy-lag 64"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+def run_dir(name):
+    path = BUILD / "tests" / "deploy" / "runs" / name
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def start(run, *args):
+    """The launcher on `run`, its stdout and stderr in files there (a pipe could fill up)."""
+    run.mkdir(parents=True)
+    cmd = [sys.executable, str(LAUNCHER), "--build-dir", str(BUILD), "--run-dir", str(run),
+           *args]
+    with open(run / "launcher.out", "w") as out, open(run / "launcher.err", "w") as err:
+        return subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+
+
+def finish(proc, run, timeout=120):
+    """Waits for the launcher; returns (rc, stdout, stderr)."""
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"launcher still running after {timeout} s:\n" + output(run))
+    return rc, (run / "launcher.out").read_text(), (run / "launcher.err").read_text()
+
+
+def output(run):
+    text = ""
+    for name in ("launcher.out", "launcher.err", "learner.log"):
+        path = run / name
+        if path.exists():
+            text += f"--- {name} (tail)\n" + "\n".join(path.read_text().splitlines()[-15:]) + "\n"
+    return text
+
+
+def poll_until(timeout_s, done, what):
+    """Calls done() until it is true or timeout_s passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if done():
+            return
+        time.sleep(0.1)  # polling interval, not a synchronisation
+    if not done():
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def learner_version(run):
+    """Newest version in the learner's log ("version 12 | ..."), 0 before the first update."""
+    try:
+        found = re.findall(r"\] version (\d+) \|", (run / "learner.log").read_text())
+    except FileNotFoundError:
+        return 0
+    return max(map(int, found), default=0)
+
+
+def metrics(path):
+    """Prometheus text -> {(name, labels text): value}, for exact lookups in assertions."""
+    samples = {}
+    for line in Path(path).read_text().splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if m and not line.startswith("#"):
+            samples[(m[1], m[2] or "")] = float(m[3])
+    return samples
+
+
+def process_alive(pid, binary=b"hoverslam"):
+    """True when `pid` is a running (not zombie) process of one of our binaries; a reused pid
+    that runs something else is not ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+    if state == "Z":
+        # Exited; a zombie is only a leak when it is ours to reap and we have not.
+        return int(ppid) == os.getpid()
+    return binary in cmdline
+
+
+def kill_leftovers(proc, pids):
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pid in [pids["learner"], *pids["actors"]]:
+        if process_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def gif_frames(data):
+    """Image descriptors in a GIF, found by walking its block structure; raises ValueError on a
+    malformed or truncated file."""
+    if data[:6] != b"GIF89a":
+        raise ValueError(f"not a GIF89a header: {data[:6]!r}")
+    try:
+        packed = data[10]
+        pos = 13 + (3 * (2 << (packed & 7)) if packed & 0x80 else 0)  # global colour table
+
+        def skip_sub_blocks(pos):
+            while data[pos]:
+                pos += 1 + data[pos]
+            return pos + 1
+
+        frames = 0
+        while True:
+            block, pos = data[pos], pos + 1
+            if block == 0x3B:  # trailer
+                return frames
+            if block == 0x21:  # extension: label, then sub-blocks
+                pos = skip_sub_blocks(pos + 1)
+            elif block == 0x2C:  # image: 9-byte descriptor, local table, LZW code size, data
+                packed = data[pos + 8]
+                pos += 9 + (3 * (2 << (packed & 7)) if packed & 0x80 else 0)
+                pos = skip_sub_blocks(pos + 1)
+                frames += 1
+            else:
+                raise ValueError(f"unknown block 0x{block:02x} at byte {pos - 1}")
+    except IndexError:
+        raise ValueError("truncated GIF") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+class LauncherRunTest(unittest.TestCase):
+    """A whole bounded run: training, periodic evals, clean stop, final eval and GIF."""
+
+    MAX_STEPS = 200_000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = run_dir("bounded")
+        t0 = time.monotonic()
+        proc = start(cls.dir, *SMALL, "--max-env-steps", str(cls.MAX_STEPS), "--max-minutes", "2",
+                     "--render-episodes", "1",
+                     "--learner-args", LEARNER + " --checkpoint-every 2")
+        cls.rc, cls.out, cls.err = finish(proc, cls.dir, timeout=150)
+        cls.seconds = time.monotonic() - t0
+        cls.pids = json.loads((cls.dir / "pids.json").read_text())
+
+    def check(self, ok, message):
+        self.assertTrue(ok, f"{message}\n{output(self.dir)}")
+
+    def test_stops_at_env_step_budget(self):
+        self.check(self.rc == 0, f"exit status {self.rc}")
+        summary = json.loads((self.dir / "summary.json").read_text())
+        self.assertEqual(summary["stop_reason"], "max_env_steps")
+        self.assertGreater(summary["env_steps"], 0)
+        self.assertTrue(self.out.splitlines()[-1].startswith("stopped: max_env_steps after "),
+                        self.out)
+
+    def test_learner_trained_on_both_actors_without_rejections(self):
+        m = metrics(self.dir / "learner-metrics.txt")
+        self.assertGreaterEqual(m[("hoverslam_learner_policy_version", "")], 2)
+        rejected = {k: v for k, v in m.items() if k[0] == "hoverslam_learner_rejected_total"}
+        self.assertGreater(len(rejected), 5, "rejection counters are missing")
+        self.assertEqual({k: v for k, v in rejected.items() if v != 0}, {})
+        self.assertGreater(m[("hoverslam_learner_policy_lag_count", "")], 0)
+        self.assertEqual(m[("hoverslam_learner_actors_seen", "")], 2)
+        for i in range(2):
+            actor = metrics(self.dir / f"actor-{i}-metrics.txt")
+            self.assertGreater(actor[("hoverslam_actor_trajectories_sent_total", "")], 0,
+                               f"actor-{i} sent nothing")
+
+    def test_checkpoint_and_policy_written(self):
+        ckpt = self.dir / "checkpoints"
+        self.assertTrue(list(ckpt.glob("ckpt-*.pt")), "no checkpoint")
+        self.assertTrue((ckpt / "policy.msgpack").stat().st_size > 0)
+        self.assertTrue((self.dir / "best.msgpack").stat().st_size > 0)
+
+    def test_periodic_evals_recorded(self):
+        lines = (self.dir / "evals.jsonl").read_text().splitlines()
+        self.check(len(lines) >= 1, "no periodic evaluation")
+        for line in lines:
+            e = json.loads(line)
+            self.assertEqual(e["episodes"], 20)
+            self.assertEqual(e["seed"], 1000)
+            self.assertGreaterEqual(e["policy_version"], 2)  # the first checkpoint's version
+            self.assertTrue(0 <= e["success_rate"] <= 1)
+            self.assertIn("elapsed_s", e)
+            self.assertIn("env_steps", e)
+
+    def test_final_eval_and_gif(self):
+        summary = json.loads((self.dir / "summary.json").read_text())
+        self.assertEqual(summary["final_eval"]["episodes"], 100)  # max(--eval-episodes, 100)
+        gif = (self.dir / "landing.gif").read_bytes()
+        self.assertGreater(gif_frames(gif), 1)
+
+    def test_no_process_outlives_the_launcher(self):
+        for pid in [self.pids["launcher"], self.pids["learner"], *self.pids["actors"]]:
+            self.assertFalse(process_alive(pid, b""), f"pid {pid} still alive")
+
+    def test_run_is_short(self):
+        print(f"bounded run took {self.seconds:.1f} s", file=sys.stderr)
+        self.assertLess(self.seconds, 90)
+
+
+class LauncherStopTest(unittest.TestCase):
+    """Stopping from outside: Ctrl-C, a dying child, a killed launcher."""
+
+    # No periodic checkpoints: a checkpoint on disk can only be the one written on SIGTERM.
+    ARGS = [*SMALL, "--max-minutes", "2", "--no-final-eval",
+            "--learner-args", LEARNER + " --checkpoint-every 100000"]
+
+    def start_training(self, name, version=2):
+        run = run_dir(name)
+        proc = start(run, *self.ARGS)
+        try:
+            poll_until(60, lambda: learner_version(run) >= version or proc.poll() is not None,
+                       f"learner version {version}")
+        except AssertionError:
+            proc.kill()
+            raise
+        self.assertIsNone(proc.poll(), output(run))
+        pids = json.loads((run / "pids.json").read_text())
+        self.addCleanup(kill_leftovers, proc, pids)  # a failing test leaves nothing running
+        return run, proc, pids
+
+    def assert_no_orphans(self, pids):
+        for pid in [pids["learner"], *pids["actors"]]:
+            self.assertFalse(process_alive(pid), f"pid {pid} outlived the launcher")
+
+    def test_sigint_stops_cleanly(self):
+        run, proc, pids = self.start_training("sigint")
+        proc.send_signal(signal.SIGINT)
+        rc, out, _ = finish(proc, run, timeout=60)
+        self.assertEqual(rc, 0, output(run))
+        self.assertEqual(json.loads((run / "summary.json").read_text())["stop_reason"],
+                         "interrupted")
+        self.assertTrue(list((run / "checkpoints").glob("ckpt-*.pt")), "no final checkpoint")
+        self.assertIn("learner stopping (signal)", (run / "learner.log").read_text())
+        self.assertIn("stopped: interrupted", out)
+        self.assert_no_orphans(pids)
+
+    def test_second_interrupt_kills(self):
+        run, proc, pids = self.start_training("second-interrupt", version=1)
+        os.kill(pids["learner"], signal.SIGSTOP)  # a learner that cannot answer SIGTERM
+        proc.send_signal(signal.SIGINT)
+        poll_until(30, lambda: "stopping" in (run / "launcher.out").read_text(), "the stop")
+        proc.send_signal(signal.SIGINT)
+        rc, out, _ = finish(proc, run, timeout=15)  # well inside the 20 s grace period
+        self.assertEqual(rc, 0, output(run))
+        self.assertIn("second interrupt", out)
+        self.assertIn("learner still running: SIGKILL", out)
+        self.assert_no_orphans(pids)
+
+    def test_dead_actor_stops_all(self):
+        run, proc, pids = self.start_training("child-exit", version=1)
+        os.kill(pids["actors"][1], signal.SIGKILL)
+        rc, out, _ = finish(proc, run, timeout=60)
+        self.assertEqual(rc, 1, output(run))
+        self.assertEqual(json.loads((run / "summary.json").read_text())["stop_reason"],
+                         "child_exited: actor-1 rc=-9")
+        self.assertIn("actor-1 exited on its own", out)
+        self.assert_no_orphans(pids)
+
+    def test_children_die_with_launcher(self):
+        run, proc, pids = self.start_training("launcher-killed", version=1)
+        proc.kill()  # SIGKILL: no handler runs; PR_SET_PDEATHSIG must stop the children
+        proc.wait()
+        children = [pids["learner"], *pids["actors"]]
+        poll_until(30, lambda: not any(process_alive(p) for p in children), "children to exit")
+        # SIGTERM, not SIGKILL: the learner still wrote its final checkpoint.
+        poll_until(5, lambda: "learner stopping (signal)" in (run / "learner.log").read_text(),
+                   "the learner's clean stop")
+        self.assertTrue(list((run / "checkpoints").glob("ckpt-*.pt")))
+
+
+class LauncherFlagsTest(unittest.TestCase):
+    """Bad input is refused before anything starts, naming what is wrong."""
+
+    def refused(self, *args):
+        run = run_dir("flags")
+        cmd = [sys.executable, str(LAUNCHER), "--run-dir", str(run), *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertFalse(run.exists(), "a refused run created its directory")
+        return r.stderr
+
+    def test_bad_values_name_the_flag(self):
+        self.assertIn("argument --actors: expected an integer >= 1, got '0'",
+                      self.refused("--actors", "0"))
+        self.assertIn("argument --max-minutes:", self.refused("--max-minutes", "abc"))
+        self.assertIn("argument --target-success:", self.refused("--target-success", "1.5"))
+        self.assertIn("unrecognized arguments: --no-such-flag", self.refused("--no-such-flag"))
+
+    def test_launcher_owned_flags_are_refused_in_extra_args(self):
+        self.assertIn("may not set --metrics-port",
+                      self.refused("--learner-args", "--metrics-port 1"))
+        self.assertIn("may not set --seed", self.refused("--actor-args=--seed=3"))
+
+    def test_missing_binaries_say_build_first(self):
+        empty = BUILD / "tests" / "deploy" / "empty-build"
+        empty.mkdir(parents=True, exist_ok=True)
+        err = self.refused("--build-dir", str(empty))
+        self.assertIn("no hoverslam-learner at", err)
+        self.assertIn("build first", err)
+
+    def test_gif_walker(self):
+        # A 1x1 GIF89a with a 2-colour global table, a graphic control extension and two frames.
+        head = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+        control = b"\x21\xf9\x04\x00\x0a\x00\x00\x00"
+        frame = control + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+        self.assertEqual(gif_frames(head + frame + frame + b"\x3b"), 2)
+        with self.assertRaises(ValueError):
+            gif_frames(head + frame + frame[:-3])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    BUILD = Path(sys.argv[1]).resolve()
+    for name in ("learner/hoverslam-learner", "actor/hoverslam-actor", "eval/hoverslam-eval"):
+        if not os.access(BUILD / name, os.X_OK):
+            sys.exit(f"test_launcher: {BUILD / name} is missing: build it first")
+    unittest.main(argv=[sys.argv[0], "-v", *sys.argv[2:]])
