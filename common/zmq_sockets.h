@@ -14,8 +14,8 @@ constexpr int kTrajectoryPort = 5555;
 constexpr int kWeightsPort = 5556;
 
 struct ZmqConfig {
-  int send_hwm = 2;  // messages queued per peer before a send blocks: little, so data stays fresh
-  int recv_hwm = 2;  // messages queued per connection on the receiving side
+  int send_hwm = 1;  // messages queued per peer before a send blocks: little, so data stays fresh
+  int recv_hwm = 1;  // messages queued per connection on the receiving side
   // Kernel socket buffer (SO_SNDBUF/SO_RCVBUF) on trajectory sockets. Unbounded,
   // loopback TCP grows to megabytes: dozens of queued trajectories, all stale.
   int kernel_buffer_bytes = 128 << 10;

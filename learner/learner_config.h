@@ -21,7 +21,7 @@ struct LearnerConfig {
   int threads = 0;                        // torch intra-op threads; 0 = LibTorch's default
   int batch_transitions = 16384;          // transitions per PPO update (at least)
   uint64_t max_policy_lag = 4;            // older trajectories are rejected as stale
-  size_t queue_capacity = 2;   // trajectories held between receiver and PPO: small, for fresh data
+  size_t queue_capacity = 1;   // trajectories held between receiver and PPO: small, for fresh data
   std::string checkpoint_dir;  // empty: no checkpoints
   uint64_t checkpoint_every = 10;  // versions between checkpoints
   int keep_checkpoints = 3;        // newest K kept
