@@ -31,6 +31,7 @@ auto Interruptible(Call&& call) -> decltype(call()) {
 Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
     : config_(config),
       metrics_(metrics),
+      heartbeat_(metrics.heartbeat()),
       env_(config.env, config.num_envs, config.seed),
       ctx_(1),
       trajectory_endpoint_(Endpoint(config.learner, config.trajectory_port)),
@@ -63,6 +64,7 @@ uint64_t Actor::Run(const std::atomic<bool>& stop) {
   uint64_t sent = 0;
   double last_log = Now();
   while (!stop.load()) {
+    heartbeat_.Beat();
     Collect();
     if (!Send(stop)) break;
     ++sent;
@@ -83,6 +85,7 @@ bool Actor::WaitForFirstWeights(const std::atomic<bool>& stop) {
   spdlog::info("actor {} waiting for weights from {}", config_.actor_id, weights_endpoint_);
   double last_log = Now();
   while (!stop.load() && !policy_) {
+    heartbeat_.Beat();
     zmq::pollitem_t item{static_cast<void*>(sub_), 0, ZMQ_POLLIN, 0};
     Interruptible([&] { return zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs)); });
     PollWeights();
@@ -173,6 +176,7 @@ bool Actor::Send(const std::atomic<bool>& stop) {
   wire::Encode(traj_, &bytes_);
   const double start = Now();
   while (!stop.load()) {
+    heartbeat_.Beat();
     // Blocks up to kPollMs while the learner is away or its queue is full (the
     // high-water mark bounds memory); then retries, so SIGTERM is seen promptly.
     if (Interruptible([&] { return push_.send(zmq::buffer(bytes_), zmq::send_flags::none); })) {

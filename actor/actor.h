@@ -35,6 +35,7 @@ class Actor {
 
   ActorConfig config_;
   ActorMetrics metrics_;
+  Heartbeat& heartbeat_;  // beaten by every loop below: waiting on the learner is progress
   VecEnv env_;
   std::vector<Rng> rngs_;  // action noise, one stream per env
   std::optional<Policy> policy_;

@@ -22,6 +22,7 @@ void ActorConfig::Validate() const {
   Require(!actor_id.empty() && actor_id.size() <= 256, "--actor-id must be 1..256 characters");
   Require(metrics_port >= 0 && metrics_port < 65536, "--metrics-port must be in 0..65535");
   Require(log_interval_s > 0, "--log-interval must be > 0");
+  Require(health_timeout_s > 0, "--health-timeout must be > 0");
   Require(zmq.send_hwm > 0, "--zmq-send-hwm must be > 0");
   env.Validate();
 }

@@ -18,7 +18,8 @@ struct ActorConfig {
   int steps_per_message = 128;            // T steps per Trajectory
   uint64_t seed = 0;                      // env i uses EnvSeed(seed, i)
   std::string actor_id;                   // stable id (pod name); default: host name
-  int metrics_port = 9101;                // Prometheus /metrics; 0 disables
+  int metrics_port = 9101;                // Prometheus /metrics and /healthz; 0 disables
+  double health_timeout_s = 60;           // /healthz fails after this long without progress
   double log_interval_s = 10.0;           // period of progress and "learner away" logs
   uint64_t max_messages = 0;              // stop after this many sends; 0 = run until SIGTERM
   RocketConfig env;                       // the task

@@ -8,6 +8,7 @@
 
 #include "actor/actor.h"
 #include "common/cli.h"
+#include "common/rng.h"
 
 namespace {
 
@@ -34,14 +35,19 @@ int main(int argc, char** argv) {
   AddFlag(app, "--weights-port", &config.weights_port, "learner's weights (PUB) port");
   AddFlag(app, "--num-envs", &config.num_envs, "envs stepped together");
   AddFlag(app, "--steps-per-message", &config.steps_per_message, "steps T per trajectory");
-  AddFlag(app, "--seed", &config.seed, "seed; env i uses a stream derived from (seed, i)");
+  CLI::Option* seed_flag = AddFlag(
+      app, "--seed", &config.seed,
+      "seed; env i uses a stream derived from (seed, i) (default: derived from --actor-id)");
   AddFlag(app, "--actor-id", &config.actor_id, "stable actor id (default: host name)");
-  AddFlag(app, "--metrics-port", &config.metrics_port, "Prometheus /metrics port (0: off)");
+  AddFlag(app, "--metrics-port", &config.metrics_port,
+          "Prometheus /metrics and /healthz port (0: off)");
+  AddHealthFlag(app, &config.health_timeout_s);
   AddFlag(app, "--log-interval", &config.log_interval_s, "seconds between progress logs");
   AddFlag(app, "--max-messages", &config.max_messages, "stop after this many (0: never)");
   AddRocketFlags(app, &config.env);
   AddZmqFlags(app, &config.zmq);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
+  if (seed_flag->count() == 0) config.seed = SeedFromId(config.actor_id);
 
   if (std::string why; !PolicyCpuSupported(&why)) {
     spdlog::error("{}", why);
@@ -51,7 +57,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   try {
     config.Validate();
-    MetricsServer metrics(config.metrics_port);
+    MetricsServer metrics(config.metrics_port, config.health_timeout_s);
     Actor actor(config, metrics);
     actor.Run(g_stop);
   } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "common/cli.h"
 
 #include <cctype>
+#include <cstdio>
 
 namespace hoverslam {
 
@@ -40,13 +41,25 @@ void AddZmqFlags(CLI::App& app, ZmqConfig* c) {
           "largest inbound message ZeroMQ accepts");
 }
 
+void AddHealthFlag(CLI::App& app, double* timeout_s) {
+  AddFlag(app, "--health-timeout", timeout_s,
+          "seconds without main-loop progress before /healthz answers 503")
+      ->check(CLI::PositiveNumber);
+}
+
 int ParseFlags(CLI::App& app, int argc, char** argv) {
+  bool list_env = false;
+  app.add_flag("--list-env", list_env, "print every HOVERSLAM_* variable read, then exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  return -1;
+  if (!list_env) return -1;
+  for (const CLI::Option* option : app.get_options()) {
+    if (!option->get_envname().empty()) std::printf("%s\n", option->get_envname().c_str());
+  }
+  return 0;
 }
 
 }  // namespace hoverslam

@@ -26,8 +26,13 @@ void AddRocketFlags(CLI::App& app, RocketConfig* config);
 // --zmq-* flags for socket tuning.
 void AddZmqFlags(CLI::App& app, ZmqConfig* config);
 
+// --health-timeout: seconds without main-loop progress before /healthz answers 503.
+void AddHealthFlag(CLI::App& app, double* timeout_s);
+
 // Parses argv; on --help or a bad flag prints CLI11's message (naming the flag) and
-// returns the exit code to use, else -1.
+// returns the exit code to use, else -1. Also handles --list-env, which prints every
+// HOVERSLAM_* variable the binary reads, one a line (manifest checks use it), and
+// returns 0.
 int ParseFlags(CLI::App& app, int argc, char** argv);
 
 }  // namespace hoverslam

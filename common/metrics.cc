@@ -27,7 +27,8 @@ void SendAll(int fd, const std::string& data) {
 
 }  // namespace
 
-MetricsServer::MetricsServer(int port) : registry_(std::make_shared<prometheus::Registry>()) {
+MetricsServer::MetricsServer(int port, double health_timeout_s)
+    : registry_(std::make_shared<prometheus::Registry>()), health_timeout_s_(health_timeout_s) {
   if (port == 0) return;  // metrics kept but not served (benchmarks, embedded use)
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
@@ -67,7 +68,8 @@ void MetricsServer::Serve() {
   }
 }
 
-// One request per connection (HTTP/1.0 style): enough for Prometheus and curl.
+// One request per connection (HTTP/1.0 style): enough for Prometheus, kubelet probes
+// and curl.
 void MetricsServer::Answer(int client) const {
   std::string request;
   char buf[1024];
@@ -78,11 +80,23 @@ void MetricsServer::Answer(int client) const {
     if (n <= 0) return;
     request.append(buf, static_cast<size_t>(n));
   }
-  const bool metrics =
-      request.rfind("GET /metrics ", 0) == 0 || request.rfind("GET /metrics?", 0) == 0;
-  const std::string body = metrics ? Scrape() : "see /metrics\n";
-  SendAll(client, std::string(metrics ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.0 404 Not Found\r\n") +
-                      "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+  const auto is = [&](const char* path) {
+    const std::string get = std::string("GET ") + path;
+    return request.rfind(get + " ", 0) == 0 || request.rfind(get + "?", 0) == 0;
+  };
+  std::string status = "200 OK", body;
+  if (is("/metrics")) {
+    body = Scrape();
+  } else if (is("/healthz")) {
+    const HealthReport health = CheckHealth(heartbeat_, health_timeout_s_);
+    if (!health.healthy) status = "503 Service Unavailable";
+    body = health.text;
+  } else {
+    status = "404 Not Found";
+    body = "see /metrics or /healthz\n";
+  }
+  SendAll(client, "HTTP/1.0 " + status +
+                      "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
                       "Content-Length: " +
                       std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
 }

@@ -17,18 +17,23 @@
 #include <string>
 #include <thread>
 
+#include "common/health.h"
+
 namespace hoverslam {
 
-// Thread-safe (prometheus-cpp metrics are). Serves /metrics on 0.0.0.0:port (port 0:
-// not served); throws std::runtime_error naming the port if it cannot listen.
+// Thread-safe (prometheus-cpp metrics are). Serves /metrics and /healthz on
+// 0.0.0.0:port (port 0: not served); throws std::runtime_error naming the port if it
+// cannot listen. /healthz answers 200 while heartbeat() was beaten within
+// `health_timeout_s`, else 503.
 class MetricsServer {
  public:
-  explicit MetricsServer(int port);
+  explicit MetricsServer(int port, double health_timeout_s = 60.0);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   prometheus::Registry& registry() { return *registry_; }
+  Heartbeat& heartbeat() { return heartbeat_; }
   // The exposition text a scrape returns.
   std::string Scrape() const;
 
@@ -45,6 +50,8 @@ class MetricsServer {
   void Answer(int client) const;
 
   std::shared_ptr<prometheus::Registry> registry_;
+  Heartbeat heartbeat_;
+  double health_timeout_s_;
   int listen_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;

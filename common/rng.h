@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 namespace hoverslam {
 
@@ -20,6 +21,14 @@ inline uint64_t EnvSeed(uint64_t seed, uint64_t index) {
   uint64_t a = SplitMix64(s);
   uint64_t t = a ^ (index * 0xD1B54A32D192ED03ull);
   return SplitMix64(t);
+}
+
+// A seed from a stable id (a pod name): replicas of one Deployment share their flags,
+// and this keeps their episodes apart. FNV-1a, then a SplitMix64 mix.
+inline uint64_t SeedFromId(std::string_view id) {
+  uint64_t h = 0xCBF29CE484222325ull;
+  for (unsigned char c : id) h = (h ^ c) * 0x100000001B3ull;
+  return SplitMix64(h);
 }
 
 // Not thread-safe; one per env.

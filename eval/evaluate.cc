@@ -189,6 +189,25 @@ std::string SummaryJson(const EvalSummary& s, ControllerKind kind,
   return j;
 }
 
+Policy DecodePolicy(const std::vector<char>& bytes, std::string* run) {
+  if (bytes.empty()) throw std::runtime_error("the message is empty");
+  wire::Weights weights;
+  wire::Expect expect;
+  expect.run = "";  // any training run
+  const wire::DecodeResult decoded =
+      wire::Decode(bytes.data(), bytes.size(), wire::Limits{}, expect, &weights);
+  if (!decoded) {
+    throw std::runtime_error("not a wire v1 weights message (" +
+                             std::string(wire::RejectName(decoded.reason)) + ": " +
+                             decoded.message + ")");
+  }
+  std::string why;
+  std::optional<Policy> policy = Policy::FromWeights(weights, kObsDim, kActDim, &why);
+  if (!policy) throw std::runtime_error("does not fit the rocket env: " + why);
+  if (run) *run = weights.run;
+  return std::move(*policy);
+}
+
 Policy LoadPolicyFile(const std::string& path) {
   const auto fail = [&](const std::string& why) {
     return std::runtime_error("cannot load policy " + path + ": " + why);
@@ -199,20 +218,11 @@ Policy LoadPolicyFile(const std::string& path) {
                                 std::istreambuf_iterator<char>());
   if (in.bad()) throw fail("read error");
   if (bytes.empty()) throw fail("the file is empty");
-
-  wire::Weights weights;
-  wire::Expect expect;
-  expect.run = "";  // any training run
-  const wire::DecodeResult decoded =
-      wire::Decode(bytes.data(), bytes.size(), wire::Limits{}, expect, &weights);
-  if (!decoded) {
-    throw fail("not a wire v1 weights message (" + std::string(wire::RejectName(decoded.reason)) +
-               ": " + decoded.message + ")");
+  try {
+    return DecodePolicy(bytes, nullptr);
+  } catch (const std::runtime_error& e) {
+    throw fail(e.what());
   }
-  std::string why;
-  std::optional<Policy> policy = Policy::FromWeights(weights, kObsDim, kActDim, &why);
-  if (!policy) throw fail("does not fit the rocket env: " + why);
-  return std::move(*policy);
 }
 
 }  // namespace hoverslam::eval

@@ -88,6 +88,11 @@ EvalSummary Summarize(const std::vector<EpisodeResult>& episodes);
 std::string SummaryJson(const EvalSummary& summary, ControllerKind kind,
                         std::optional<uint64_t> policy_version, uint64_t seed);
 
+// Builds the rocket policy from one wire v1 weights message of any training run, and
+// reports its run id in `*run` (may be null). Throws std::runtime_error saying why:
+// not a valid weights message, or the wrong dims.
+Policy DecodePolicy(const std::vector<char>& bytes, std::string* run);
+
 // Reads an exported policy (one wire v1 weights message, as the learner writes
 // policy.msgpack) and builds it for the rocket env. Throws std::runtime_error naming
 // the file and why: unreadable, not a valid weights message, or the wrong dims.

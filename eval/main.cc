@@ -1,9 +1,12 @@
 // hoverslam-eval: plays a fixed, seeded set of episodes with an exported policy, the
-// scripted heuristic or random actions; prints a table and, last, one JSON line.
+// scripted heuristic or random actions; prints a table and, last, one JSON line. With
+// --watch it is the evaluator service: it follows the learner's weights instead.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -14,6 +17,7 @@
 #include "common/cli.h"
 #include "eval/evaluate.h"
 #include "eval/render_gif.h"
+#include "eval/watch.h"
 
 namespace {
 
@@ -26,7 +30,33 @@ struct Flags {
   bool random = false;
   std::string render;
   int render_episodes = 3;
+  bool watch = false;
+  int metrics_port = 9102;  // --watch only
+  double health_timeout_s = 60;
 };
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+int RunWatch(const Flags& flags, const WatchConfig& watch, const EvalConfig& config) {
+  if (!flags.policy.empty() || flags.heuristic || flags.random || !flags.render.empty()) {
+    throw std::invalid_argument(
+        "--watch evaluates the learner's policies: drop --policy, --heuristic, --random and "
+        "--render");
+  }
+  if (flags.metrics_port < 0 || flags.metrics_port > 65535) {
+    throw std::invalid_argument("--metrics-port must be in 0..65535");
+  }
+  if (std::string why; !PolicyCpuSupported(&why)) throw std::runtime_error(why);
+  watch.Validate();
+  config.Validate();
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  MetricsServer metrics(flags.metrics_port, flags.health_timeout_s);
+  Watch(watch, config, metrics, g_stop);
+  return 0;
+}
 
 // Exactly one controller, or std::invalid_argument naming the flags.
 ControllerKind ChooseController(const Flags& f) {
@@ -72,10 +102,12 @@ int main(int argc, char** argv) {
 
   EvalConfig config;
   Flags flags;
+  WatchConfig watch;
   CLI::App app{
       "hoverslam-eval: plays --episodes rocket episodes (episode i seeded from (--seed, i)) with "
       "a policy file, the heuristic or random actions, and prints a summary; the last line of "
-      "stdout is one JSON object. Every flag also reads HOVERSLAM_<FLAG>."};
+      "stdout is one JSON object. With --watch it is the evaluator service instead. Every flag "
+      "also reads HOVERSLAM_<FLAG>."};
   AddFlag(app, "--policy", &flags.policy, "exported policy (policy.msgpack, wire v1 weights)");
   app.add_flag("--heuristic", flags.heuristic, "use the scripted heuristic lander")
       ->envname(EnvVarName("--heuristic"));
@@ -90,8 +122,29 @@ int main(int argc, char** argv) {
   AddFlag(app, "--render", &flags.render, "write the first --render-episodes episodes to this GIF");
   AddFlag(app, "--render-episodes", &flags.render_episodes, "episodes drawn into --render");
   AddRocketFlags(app, &config.env);
+  app.add_flag("--watch", flags.watch,
+               "evaluator service: evaluate the learner's newest policy every --every-s, keep the "
+               "best in --best-dir, serve metrics on --metrics-port")
+      ->envname(EnvVarName("--watch"));
+  AddFlag(app, "--learner", &watch.learner, "--watch: learner host name or IP");
+  AddFlag(app, "--weights-port", &watch.weights_port, "--watch: learner's weights (PUB) port");
+  AddFlag(app, "--every-s", &watch.every_s, "--watch: seconds between evaluations");
+  AddFlag(app, "--best-dir", &watch.best_dir,
+          "--watch: directory of best.msgpack, best.json and evals.jsonl");
+  AddFlag(app, "--metrics-port", &flags.metrics_port,
+          "--watch: Prometheus /metrics and /healthz port (0: off)");
+  AddHealthFlag(app, &flags.health_timeout_s);
+  AddZmqFlags(app, &watch.zmq);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code == 0 ? 0 : 2;
 
+  if (flags.watch) {
+    try {
+      return RunWatch(flags, watch, config);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
   try {
     const ControllerKind kind = ChooseController(flags);
     if (!flags.render.empty() && flags.render_episodes < 1) {

@@ -1,14 +1,15 @@
 #include "learner/checkpoint.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
+
+#include "common/files.h"
 
 namespace hoverslam::learner {
 namespace fs = std::filesystem;
@@ -23,14 +24,6 @@ std::string CheckpointName(uint64_t version) {
   std::snprintf(name, sizeof(name), "%s%012llu%s", kPrefix,
                 static_cast<unsigned long long>(version), kSuffix);
   return name;
-}
-
-void SyncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 torch::Tensor StringTensor(const std::string& s) {
@@ -51,19 +44,6 @@ torch::Tensor Read(torch::serialize::InputArchive& in, const std::string& key) {
 }
 
 }  // namespace
-
-void WriteFileAtomic(const std::string& path, const std::vector<char>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  SyncFile(tmp);
-  fs::rename(tmp, path);
-  SyncFile(fs::path(path).parent_path().string());  // make the rename itself durable
-}
 
 std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const TrainingState& state,
                            int keep) {
@@ -86,13 +66,14 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   const std::string path = (fs::path(dir) / CheckpointName(state.version)).string();
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
-  SyncFile(tmp);
+  SyncPath(tmp);
   fs::rename(tmp, path);  // atomic: readers see the old file or the whole new one
-  SyncFile(dir);
+  SyncPath(dir);
 
   std::vector<char> policy;
   wire::Encode(trainer.Export(state.version, state.run, "rocket"), &policy);
-  WriteFileAtomic((fs::path(dir) / "policy.msgpack").string(), policy);
+  WriteFileAtomic((fs::path(dir) / "policy.msgpack").string(),
+                  std::string_view(policy.data(), policy.size()));
 
   const std::vector<std::string> all = ListCheckpoints(dir);
   for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) fs::remove(all[i]);

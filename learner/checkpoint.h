@@ -35,7 +35,4 @@ std::vector<std::string> ListCheckpoints(const std::string& dir);
 // trainer may then hold partial state: build a fresh one).
 std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer);
 
-// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename.
-void WriteFileAtomic(const std::string& path, const std::vector<char>& bytes);
-
 }  // namespace hoverslam::learner

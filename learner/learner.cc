@@ -58,7 +58,7 @@ struct Learner::Impl {
   explicit Impl(const LearnerConfig& c)
       : config(c),
         device(ResolveDevice(c.device)),
-        metrics_server(c.metrics_port),
+        metrics_server(c.metrics_port, c.health_timeout_s),
         metrics(metrics_server),
         queue(c.queue_capacity) {
     if (c.threads > 0) torch::set_num_threads(c.threads);
@@ -127,6 +127,7 @@ struct Learner::Impl {
     *max_lag = 0;
     while (transitions < config.batch_transitions) {
       if (stop.load()) return false;
+      metrics_server.heartbeat().Beat();  // waiting for data is progress: starved, not stuck
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
       metrics.queue_depth.Set(static_cast<double>(queue.size()));
       metrics.actors_seen.Set(receiver->ActorsSeen(60.0));
@@ -166,6 +167,7 @@ struct Learner::Impl {
       const double t0 = Now();
       const UpdateStats s = trainer->Update(batch);
       const double seconds = Now() - t0;
+      metrics_server.heartbeat().Beat();
       ++state.version;
       state.env_steps += static_cast<uint64_t>(s.transitions);
       receiver->SetVersion(state.version);

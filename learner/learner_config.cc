@@ -18,6 +18,7 @@ void LearnerConfig::Validate() const {
   Require(trajectory_port != weights_port || !trajectory_endpoint.empty(),
           "--trajectory-port and --weights-port must differ");
   Require(metrics_port >= 0 && metrics_port < 65536, "--metrics-port must be in 0..65535");
+  Require(health_timeout_s > 0, "--health-timeout must be > 0");
   Require(device == "auto" || device == "cpu" || device == "cuda",
           "--device must be auto, cpu or cuda");
   Require(threads >= 0, "--threads must be >= 0");

@@ -16,7 +16,8 @@ struct LearnerConfig {
   int weights_port = kWeightsPort;        // PUB, actors subscribe
   std::string trajectory_endpoint;        // overrides bind + trajectory_port when set
   std::string weights_endpoint;           // overrides bind + weights_port when set
-  int metrics_port = 9100;                // Prometheus /metrics; 0 disables
+  int metrics_port = 9100;                // Prometheus /metrics and /healthz; 0 disables
+  double health_timeout_s = 60;           // /healthz fails after this long without progress
   std::string device = "auto";            // auto (CUDA when LibTorch sees it), cpu, cuda
   int threads = 0;                        // torch intra-op threads; 0 = LibTorch's default
   int batch_transitions = 16384;          // transitions per PPO update (at least)

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   AddFlag(app, "--bind", &c.bind, "interface to bind (* = all)");
   AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (PULL) port");
   AddFlag(app, "--weights-port", &c.weights_port, "weights (PUB) port");
-  AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics port (0: off)");
+  AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics and /healthz port (0: off)");
+  AddHealthFlag(app, &c.health_timeout_s);
   AddFlag(app, "--device", &c.device, "auto, cpu or cuda");
   AddFlag(app, "--threads", &c.threads, "torch intra-op threads (0: LibTorch's default)");
   AddFlag(app, "--batch-transitions", &c.batch_transitions, "transitions per PPO update");

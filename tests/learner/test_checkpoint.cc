@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/files.h"
+
 #include <c10/util/string_utils.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -340,12 +342,12 @@ TEST(Checkpoint, FailedWriteLeavesPreviousFileWhole) {
 
   // The same for WriteFileAtomic: replaced whole, or not at all.
   const std::string file = (fs::path(dir) / "blob").string();
-  WriteFileAtomic(file, {'o', 'l', 'd', '!'});
-  WriteFileAtomic(file, {'n', 'e', 'w'});
+  WriteFileAtomic(file, "old!");
+  WriteFileAtomic(file, "new");
   EXPECT_EQ(ReadFile(file), (std::vector<char>{'n', 'e', 'w'}));
   EXPECT_FALSE(AnyTempFile(dir));
   fs::create_directory(file + ".tmp");
-  EXPECT_THROW(WriteFileAtomic(file, {'b', 'a', 'd', '!', '!'}), std::runtime_error);
+  EXPECT_THROW(WriteFileAtomic(file, "bad!!"), std::runtime_error);
   EXPECT_EQ(ReadFile(file), (std::vector<char>{'n', 'e', 'w'}));
   fs::remove_all(dir);
 }

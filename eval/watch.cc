@@ -1,0 +1,303 @@
+#include "eval/watch.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <utility>
+
+#include "common/files.h"
+#include "common/protocol.h"
+#include "common/rocket_env.h"
+
+namespace hoverslam::eval {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kPollMs = 100;  // bounds how long the loop can miss a stop request
+
+double SteadyNow() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// The evaluator's Prometheus metrics, resolved once. Thread-safe (prometheus-cpp's are).
+struct WatchMetrics {
+  explicit WatchMetrics(MetricsServer& m)
+      : success_rate(m.Gauge("hoverslam_eval_success_rate",
+                             "Fraction of the evaluation's episodes that landed (newest policy).")),
+        mean_return(m.Gauge("hoverslam_eval_mean_return", "Mean return of the newest evaluation.")),
+        policy_version(m.Gauge("hoverslam_eval_policy_version", "Policy version last evaluated.")),
+        touchdown_speed(m.Gauge("hoverslam_eval_mean_touchdown_speed_meters_per_second",
+                                "Mean touchdown speed of the newest evaluation.")),
+        episode_length(m.Gauge("hoverslam_eval_mean_episode_length_seconds",
+                               "Mean episode length of the newest evaluation.")),
+        episodes(m.Gauge("hoverslam_eval_episodes", "Episodes per evaluation.")),
+        best_success_rate(m.Gauge("hoverslam_eval_best_success_rate",
+                                  "Success rate of the best policy of this training run.")),
+        best_mean_return(
+            m.Gauge("hoverslam_eval_best_mean_return", "Mean return of the best policy.")),
+        best_policy_version(
+            m.Gauge("hoverslam_eval_best_policy_version", "Version of the best policy.")),
+        last_timestamp(m.Gauge("hoverslam_eval_last_evaluation_timestamp_seconds",
+                               "Unix time the newest evaluation finished.")),
+        duration(m.Gauge("hoverslam_eval_duration_seconds", "Time the newest evaluation took.")),
+        evaluations(m.Counter("hoverslam_eval_evaluations_total", "Evaluations run.")),
+        weights_received(m.Counter("hoverslam_eval_weights_received_total",
+                                   "New policy versions received from the learner.")),
+        best_writes(m.Counter("hoverslam_eval_best_writes_total", "New best policies written.")),
+        write_failures(m.Counter("hoverslam_eval_write_failures_total",
+                                 "Failed writes of best.msgpack, best.json or evals.jsonl.")) {
+    for (Outcome o : kEndedOutcomes) {
+      outcome_rate[static_cast<int>(o)] =
+          &m.Gauge("hoverslam_eval_outcome_rate", "Fraction of the newest evaluation by outcome.",
+                   {{"outcome", std::string(OutcomeName(o))}});
+    }
+    for (int i = 1; i < wire::kNumRejectReasons; ++i) {
+      weights_rejected[i] = &m.Counter(
+          "hoverslam_eval_weights_rejected_total", "Weights messages rejected, by reason.",
+          {{"reason", std::string(wire::RejectName(static_cast<wire::Reject>(i)))}});
+    }
+  }
+
+  void RecordBest(const EvalRecord& r) {
+    best_success_rate.Set(r.summary.rate(Outcome::kLanded));
+    best_mean_return.Set(r.summary.mean_return);
+    best_policy_version.Set(static_cast<double>(r.policy_version));
+  }
+
+  void Record(const EvalRecord& r, double time_step) {
+    success_rate.Set(r.summary.rate(Outcome::kLanded));
+    mean_return.Set(r.summary.mean_return);
+    policy_version.Set(static_cast<double>(r.policy_version));
+    touchdown_speed.Set(r.summary.mean_touchdown_speed);
+    episode_length.Set(r.summary.mean_length * time_step);
+    episodes.Set(r.summary.episodes);
+    for (Outcome o : kEndedOutcomes) outcome_rate[static_cast<int>(o)]->Set(r.summary.rate(o));
+    last_timestamp.Set(r.unix_time);
+    duration.Set(r.duration_s);
+    evaluations.Increment();
+  }
+
+  prometheus::Gauge& success_rate;
+  prometheus::Gauge& mean_return;
+  prometheus::Gauge& policy_version;
+  prometheus::Gauge& touchdown_speed;
+  prometheus::Gauge& episode_length;
+  prometheus::Gauge& episodes;
+  prometheus::Gauge& best_success_rate;
+  prometheus::Gauge& best_mean_return;
+  prometheus::Gauge& best_policy_version;
+  prometheus::Gauge& last_timestamp;
+  prometheus::Gauge& duration;
+  prometheus::Counter& evaluations;
+  prometheus::Counter& weights_received;
+  prometheus::Counter& best_writes;
+  prometheus::Counter& write_failures;
+  std::array<prometheus::Gauge*, 5> outcome_rate{};  // by Outcome; [kNone] unused
+  std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
+};
+
+EvalRecord EvaluatePolicy(const EvalConfig& config, Policy* policy, std::string run) {
+  EvalRecord record;
+  record.run = std::move(run);
+  record.policy_version = policy->version();
+  const double t0 = SteadyNow();
+  record.summary = Summarize(Evaluate(config, ControllerKind::kPolicy, policy).episodes);
+  record.duration_s = SteadyNow() - t0;
+  record.unix_time = UnixNow();
+  return record;
+}
+
+std::string Describe(const EvalRecord& r) {
+  char line[160];
+  std::snprintf(line, sizeof(line), "v%llu: landed %.1f%% crashed %.1f%% | return %.1f | %.2f s",
+                static_cast<unsigned long long>(r.policy_version),
+                100 * r.summary.rate(Outcome::kLanded), 100 * r.summary.rate(Outcome::kCrashed),
+                r.summary.mean_return, r.duration_s);
+  return line;
+}
+
+}  // namespace
+
+void WatchConfig::Validate() const {
+  const auto require = [](bool ok, const std::string& message) {
+    if (!ok) throw std::invalid_argument(message);
+  };
+  require(!learner.empty(), "--learner must name the learner host");
+  require(weights_port > 0 && weights_port < 65536, "--weights-port must be in 1..65535");
+  require(std::isfinite(every_s) && every_s > 0, "--every-s must be > 0");
+  require(!best_dir.empty(), "--watch needs --best-dir, where best.msgpack is kept");
+}
+
+bool Better(const EvalSummary& a, const EvalSummary& b) {
+  const double sa = a.rate(Outcome::kLanded), sb = b.rate(Outcome::kLanded);
+  return sa != sb ? sa > sb : a.mean_return > b.mean_return;
+}
+
+std::string RecordJson(const EvalRecord& r, uint64_t seed) {
+  std::string j = SummaryJson(r.summary, ControllerKind::kPolicy, r.policy_version, seed);
+  j.pop_back();  // the closing brace
+  char tail[96];
+  std::snprintf(tail, sizeof(tail), ",\"unix_time\":%.3f,\"duration_s\":%.4f,\"best\":%s}",
+                r.unix_time, r.duration_s, r.best ? "true" : "false");
+  return j + ",\"run\":" + JsonString(r.run) + tail;
+}
+
+BestPolicyStore::BestPolicyStore(std::string dir, uint64_t seed)
+    : dir_(std::move(dir)), seed_(seed) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (!fs::is_directory(dir_)) {
+    throw std::runtime_error("--best-dir " + dir_ + " is not a usable directory" +
+                             (ec ? ": " + ec.message() : std::string()));
+  }
+}
+
+std::optional<EvalRecord> BestPolicyStore::LoadExisting(const EvalConfig& config) {
+  const fs::path path = fs::path(dir_) / "best.msgpack";
+  if (!fs::exists(path)) return std::nullopt;
+  try {
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+    std::string run;
+    Policy policy = DecodePolicy(bytes, &run);
+    best_ = EvaluatePolicy(config, &policy, run);
+    best_->best = true;
+  } catch (const std::exception& e) {
+    spdlog::warn("ignoring {}: {}", path.string(), e.what());
+    best_.reset();
+  }
+  return best_;
+}
+
+void BestPolicyStore::Offer(EvalRecord* record, const std::vector<char>& weights) {
+  const bool better =
+      !best_ || best_->run != record->run || Better(record->summary, best_->summary);
+  record->best = false;
+  if (better) {
+    // best.msgpack first: a crash between the two writes leaves a stale best.json,
+    // and a restart re-evaluates best.msgpack anyway.
+    WriteFileAtomic((fs::path(dir_) / "best.msgpack").string(),
+                    std::string_view(weights.data(), weights.size()));
+    record->best = true;
+    best_ = *record;
+    WriteFileAtomic((fs::path(dir_) / "best.json").string(), RecordJson(*record, seed_) + "\n");
+  }
+  std::ofstream log(fs::path(dir_) / "evals.jsonl", std::ios::app);
+  log << RecordJson(*record, seed_) << '\n';  // one write of a whole line: readers never see half
+  log.flush();
+  if (!log) throw std::runtime_error("cannot append to " + dir_ + "/evals.jsonl");
+}
+
+void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& server,
+           const std::atomic<bool>& stop) {
+  watch.Validate();
+  eval.Validate();
+  WatchMetrics metrics(server);
+  Heartbeat& heartbeat = server.heartbeat();
+  BestPolicyStore store(watch.best_dir, eval.seed);
+  if (const std::optional<EvalRecord> best = store.LoadExisting(eval)) {
+    metrics.RecordBest(*best);
+    spdlog::info("best policy so far (run {}): {}", best->run, Describe(*best));
+  }
+
+  zmq::context_t ctx(1);
+  const std::string endpoint = watch.learner.find("://") == std::string::npos
+                                   ? Endpoint(watch.learner, watch.weights_port)
+                                   : watch.learner;
+  zmq::socket_t sub = MakeWeightsSub(ctx, endpoint, watch.zmq);
+  spdlog::info("evaluating the newest policy from {} every {:g} s on {} episodes (seed {})",
+               endpoint, watch.every_s, eval.episodes, eval.seed);
+
+  std::vector<char> bytes;  // the newest accepted weights message, as received
+  std::optional<Policy> policy;
+  std::string run;
+  std::pair<std::string, uint64_t> evaluated{"", 0};  // (run, version) last evaluated
+  bool any_evaluated = false;
+  double next_eval = 0;
+  wire::Weights scratch;
+  while (!stop.load()) {
+    heartbeat.Beat();
+    zmq::pollitem_t item{static_cast<void*>(sub), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs));
+      zmq::message_t message;
+      // CONFLATE keeps at most one queued message: the newest.
+      while (sub.recv(message, zmq::recv_flags::dontwait)) {
+        wire::Expect expect;
+        expect.run = "";  // any run: the learner's is the one in use
+        const wire::DecodeResult r =
+            wire::Decode(message.data(), message.size(), wire::Limits{}, expect, &scratch);
+        if (r && policy && scratch.run == run && scratch.policy_version == policy->version()) {
+          continue;  // the learner's periodic re-publish
+        }
+        std::string why = r.message;
+        std::optional<Policy> next;
+        if (r) next = Policy::FromWeights(scratch, kObsDim, kActDim, &why);
+        if (!next) {
+          const wire::Reject reason = r ? wire::Reject::kShapeMismatch : r.reason;
+          metrics.weights_rejected[static_cast<int>(reason)]->Increment();
+          spdlog::warn("rejected weights ({}): {}", wire::RejectName(reason), why);
+          continue;
+        }
+        policy = std::move(next);
+        run = scratch.run;
+        bytes.assign(static_cast<const char*>(message.data()),
+                     static_cast<const char*>(message.data()) + message.size());
+        metrics.weights_received.Increment();
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+      continue;  // a signal: the loop condition sees the stop flag
+    }
+
+    const bool fresh = policy && (!any_evaluated || evaluated.first != run ||
+                                  evaluated.second != policy->version());
+    if (!fresh || SteadyNow() < next_eval) continue;
+    EvalRecord record = EvaluatePolicy(eval, &*policy, run);
+    evaluated = {run, policy->version()};
+    any_evaluated = true;
+    next_eval = SteadyNow() + watch.every_s;
+    try {
+      store.Offer(&record, bytes);
+      if (record.best) metrics.best_writes.Increment();
+    } catch (const std::exception& e) {
+      metrics.write_failures.Increment();
+      spdlog::error("evaluation of v{} not recorded: {}", record.policy_version, e.what());
+    }
+    metrics.Record(record, eval.env.physics.time_step);
+    if (store.best()) metrics.RecordBest(*store.best());
+    spdlog::info("eval {}{}", Describe(record), record.best ? " | new best" : "");
+  }
+  spdlog::info("evaluator stopping");
+}
+
+}  // namespace hoverslam::eval
