@@ -198,11 +198,16 @@ TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
   zmq::context_t ctx(1);
   zmq::socket_t pub = MakeWeightsPub(ctx, Endpoint("127.0.0.1", weights_port), ZmqConfig{});
   const std::string log = ::testing::TempDir() + "actor_away.log";
-  testing::Child actor({HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
-                        std::to_string(trajectory_port), "--weights-port",
-                        std::to_string(weights_port), "--metrics-port", "0", "--num-envs", "2",
-                        "--steps-per-message", "4", "--log-interval", "0.2"},
-                       log);
+  const int metrics_port = testing::FreePort();
+  testing::Child actor(
+      {HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
+       std::to_string(trajectory_port), "--weights-port", std::to_string(weights_port),
+       "--metrics-port", std::to_string(metrics_port), "--health-timeout", "0.5", "--num-envs", "2",
+       "--steps-per-message", "4", "--log-interval", "0.2"},
+      log);
+  // Waiting for weights is legitimate: healthy for three health timeouts.
+  ASSERT_TRUE(testing::PollUntil(5, [&] { return testing::HealthStatus(metrics_port) != 0; }));
+  EXPECT_TRUE(testing::StaysHealthy(metrics_port, 1.5));
   std::vector<char> bytes;
   wire::Encode(MakeWeights(1, 5), &bytes);
   auto log_says = [&](const std::string& text) {
@@ -216,6 +221,8 @@ TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
     return log_says("is not taking trajectories");
   })) << log;
   EXPECT_FALSE(actor.Wait(0.0).has_value()) << "actor exited while the learner was away";
+  // Blocked on a learner that takes nothing: still healthy.
+  EXPECT_TRUE(testing::StaysHealthy(metrics_port, 1.5));
 
   // The learner binds late: trajectories start to flow without a restart.
   zmq::socket_t pull = MakeTrajectoryPull(ctx, Endpoint("127.0.0.1", trajectory_port), ZmqConfig{});

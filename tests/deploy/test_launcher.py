@@ -205,16 +205,27 @@ class LauncherRunTest(unittest.TestCase):
         self.assertTrue((self.dir / "best.msgpack").stat().st_size > 0)
 
     def test_periodic_evals_recorded(self):
-        lines = (self.dir / "evals.jsonl").read_text().splitlines()
-        self.check(len(lines) >= 1, "no periodic evaluation")
-        for line in lines:
-            e = json.loads(line)
+        # The evaluator service's own log of evaluations...
+        evals = [json.loads(l) for l in (self.dir / "evals.jsonl").read_text().splitlines()]
+        self.check(len(evals) >= 2, "fewer than two periodic evaluations")
+        versions = [e["policy_version"] for e in evals]
+        self.assertEqual(versions, sorted(set(versions)), "a version evaluated twice")
+        for e in evals:
             self.assertEqual(e["episodes"], 20)
             self.assertEqual(e["seed"], 1000)
-            self.assertGreaterEqual(e["policy_version"], 2)  # the first checkpoint's version
             self.assertTrue(0 <= e["success_rate"] <= 1)
-            self.assertIn("elapsed_s", e)
-            self.assertIn("env_steps", e)
+        # ...its best is best.msgpack, and the launcher placed each one on its timeline.
+        best = [e for e in evals if e["best"]][-1]
+        self.assertEqual(json.loads((self.dir / "best.json").read_text())["policy_version"],
+                         best["policy_version"])
+        summary = json.loads((self.dir / "summary.json").read_text())
+        self.assertEqual([e["policy_version"] for e in summary["evals"]], versions)
+        steps = [e["env_steps"] for e in summary["evals"]]
+        self.assertEqual(steps, sorted(steps))
+        self.assertTrue(all(0 <= e["elapsed_s"] < 120 for e in summary["evals"]))
+        self.assertEqual(summary["best_eval"]["policy_version"], best["policy_version"])
+        evaluator = metrics(self.dir / "evaluator-metrics.txt")
+        self.assertEqual(evaluator[("hoverslam_eval_evaluations_total", "")], len(evals))
 
     def test_final_eval_and_gif(self):
         summary = json.loads((self.dir / "summary.json").read_text())
@@ -223,7 +234,8 @@ class LauncherRunTest(unittest.TestCase):
         self.assertGreater(gif_frames(gif), 1)
 
     def test_no_process_outlives_the_launcher(self):
-        for pid in [self.pids["launcher"], self.pids["learner"], *self.pids["actors"]]:
+        for pid in [self.pids["launcher"], self.pids["learner"], *self.pids["actors"],
+                    self.pids["evaluator"]]:
             self.assertFalse(process_alive(pid, b""), f"pid {pid} still alive")
 
     def test_run_is_short(self):
@@ -253,7 +265,7 @@ class LauncherStopTest(unittest.TestCase):
         return run, proc, pids
 
     def assert_no_orphans(self, pids):
-        for pid in [pids["learner"], *pids["actors"]]:
+        for pid in [pids["learner"], *pids["actors"], pids["evaluator"]]:
             self.assertFalse(process_alive(pid), f"pid {pid} outlived the launcher")
 
     def test_sigint_stops_cleanly(self):
@@ -294,7 +306,7 @@ class LauncherStopTest(unittest.TestCase):
         run, proc, pids = self.start_training("launcher-killed", version=1)
         proc.kill()  # SIGKILL: no handler runs; PR_SET_PDEATHSIG must stop the children
         proc.wait()
-        children = [pids["learner"], *pids["actors"]]
+        children = [pids["learner"], *pids["actors"], pids["evaluator"]]
         poll_until(30, lambda: not any(process_alive(p) for p in children), "children to exit")
         # SIGTERM, not SIGKILL: the learner still wrote its final checkpoint.
         poll_until(5, lambda: "learner stopping (signal)" in (run / "learner.log").read_text(),

@@ -42,6 +42,8 @@ std::unique_ptr<Child> StartLearner(const Ports& ports, const std::string& check
                                                           std::to_string(ports.weights),
                                                           "--metrics-port",
                                                           std::to_string(ports.metrics),
+                                                          "--health-timeout",
+                                                          "1",
                                                           "--device",
                                                           "cpu",
                                                           "--threads",
@@ -147,6 +149,8 @@ TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   ASSERT_TRUE(actors.AwaitWeights(30)) << "no weights published; see " << log;
   const std::string run = actors.weights().run;
   EXPECT_EQ(actors.weights().policy_version, 0u);
+  // Starved of data is healthy: /healthz stays 200 for 2.5 health timeouts.
+  EXPECT_TRUE(testing::StaysHealthy(ports.metrics, 2.5));
 
   // Two actors feed on-policy data until version 3.
   uint64_t seed = 1;

@@ -54,8 +54,13 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-// The body of GET http://127.0.0.1:port/path, or nullopt if nothing answers.
-inline std::optional<std::string> HttpGet(int port, const std::string& path) {
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// GET http://127.0.0.1:port/path, or nullopt if nothing answers.
+inline std::optional<HttpResponse> HttpFetch(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -75,8 +80,34 @@ inline std::optional<std::string> HttpGet(int port, const std::string& path) {
   for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) response.append(buf, n);
   close(fd);
   const size_t body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return std::nullopt;
-  return response.substr(body + 4);
+  // "HTTP/1.0 200 OK": the status follows the first space.
+  const size_t space = response.find(' ');
+  if (body == std::string::npos || space == std::string::npos) return std::nullopt;
+  return HttpResponse{std::atoi(response.c_str() + space + 1), response.substr(body + 4)};
+}
+
+// The body of GET http://127.0.0.1:port/path, or nullopt if nothing answers.
+inline std::optional<std::string> HttpGet(int port, const std::string& path) {
+  std::optional<HttpResponse> r = HttpFetch(port, path);
+  if (!r) return std::nullopt;
+  return r->body;
+}
+
+// The HTTP status of GET /healthz, or 0 if nothing answers.
+inline int HealthStatus(int port) {
+  const std::optional<HttpResponse> r = HttpFetch(port, "/healthz");
+  return r ? r->status : 0;
+}
+
+// Whether /healthz answers 200 at every check for `seconds`: a property over time
+// (a process waiting on a peer must stay healthy well past its health timeout).
+inline bool StaysHealthy(int port, double seconds) {
+  const double end = Seconds() + seconds;
+  while (Seconds() < end) {
+    if (HealthStatus(port) != 200) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // sampling period
+  }
+  return true;
 }
 
 // A child process, killed (SIGKILL) on destruction if still running.
