@@ -14,7 +14,11 @@ packages=(
   libtorch-dev libopenblas0-pthread
   # tests: promtool and a real Prometheus server; an independent msgpack for interop
   prometheus python3 python3-msgpack python3-numpy
+  # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image
+  podman runc catatonit uidmap slirp4netns netavark aardvark-dns fuse-overlayfs mmdebstrap
 )
+# Manifest checks run on Node (Debian's, unless the machine already has one).
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -25,8 +29,18 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+
+# The Kubernetes schema packages, exactly as locked (tests/deploy/k8s/package-lock.json).
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+npm ci --prefix "$repo/tests/deploy/k8s" --no-audit --no-fund --loglevel=error
+
+# kubectl renders the kustomize overlays. Debian 12 ships none new enough (its
+# kubernetes-client 1.20 predates kustomize Components): take it from the Kubernetes
+# project's own packages if this machine lacks it.
+command -v kubectl >/dev/null ||
+  echo "install-deps: warning: no kubectl (1.27 or newer): the k8s tests will fail" >&2

@@ -1,0 +1,361 @@
+// Checks a schema cannot make, over one rendered overlay. Each group takes
+// {objects, flags, render} (flags: binary -> Set of the HOVERSLAM_* names `--list-env` printed)
+// and returns failure messages, each naming the object; an empty list is a pass.
+import {
+  argFlags, binaryOf, containerEnv, containerPortByName, containersOf, findObject,
+  imageRepo, mapSelectorMatches, namespaceOf, parseQuantity, podPortByName, podTemplates, ref,
+  selectorMatches, serviceLinkPrefix,
+} from "./objects.mjs";
+
+const NAME = "app.kubernetes.io/name";
+const PART_OF = "app.kubernetes.io/part-of";
+const COMPONENT = "app.kubernetes.io/component";
+const COMPONENTS = ["learner", "actor", "evaluator"];
+const RUNTIME_ID = 10001;
+const BINARY_FILE = { learner: "hoverslam-learner", actor: "hoverslam-actor", eval: "hoverslam-eval" };
+
+// Objects that belong to one component and must say which; shared ones (the ConfigMap, the
+// Namespace, the PodMonitor) carry only name and part-of.
+const PER_COMPONENT = new Set([
+  "Deployment", "StatefulSet", "DaemonSet", "Service", "PodDisruptionBudget", "NetworkPolicy",
+  "PersistentVolumeClaim", "ScaledObject",
+]);
+
+function eachContainer(objects, fn) {
+  for (const pod of podTemplates(objects)) {
+    for (const c of containersOf(pod)) fn(pod, c, `${ref(pod.owner)} container ${c.name}`);
+  }
+}
+
+const podsIn = (objects, ns) => podTemplates(objects).filter((p) => p.ns === ns);
+
+export function labels({ objects }) {
+  const fail = [];
+  const check = (where, l, needComponent) => {
+    if (l[NAME] !== "hoverslam") fail.push(`${where}: label ${NAME} is not "hoverslam"`);
+    if (l[PART_OF] !== "hoverslam") fail.push(`${where}: label ${PART_OF} is not "hoverslam"`);
+    if (COMPONENT in l ? !COMPONENTS.includes(l[COMPONENT]) : needComponent) {
+      fail.push(`${where}: label ${COMPONENT} must be one of ${COMPONENTS.join(", ")}`);
+    }
+  };
+  for (const obj of objects) check(ref(obj), obj.metadata?.labels ?? {}, PER_COMPONENT.has(obj.kind));
+  for (const pod of podTemplates(objects)) {
+    check(`${ref(pod.owner)} pod template`, pod.labels, true);
+    const own = pod.owner.metadata?.labels?.[COMPONENT];
+    if (own && pod.labels[COMPONENT] !== own) {
+      fail.push(`${ref(pod.owner)}: pod template component "${pod.labels[COMPONENT]}" differs from "${own}"`);
+    }
+  }
+  return fail;
+}
+
+export function selectors({ objects }) {
+  const fail = [];
+  for (const pod of podTemplates(objects)) {
+    const sel = pod.owner.spec?.selector;
+    if (pod.owner.kind !== "Pod" && sel && !selectorMatches(sel, pod.labels)) {
+      fail.push(`${ref(pod.owner)}: spec.selector does not match its pod template labels`);
+    }
+    if (pod.owner.kind === "StatefulSet") {
+      const svc = findObject(objects, "Service", pod.ns, pod.owner.spec?.serviceName);
+      if (!svc) fail.push(`${ref(pod.owner)}: serviceName "${pod.owner.spec?.serviceName}" names no Service`);
+      else if (!mapSelectorMatches(svc.spec?.selector, pod.labels)) {
+        fail.push(`${ref(pod.owner)}: its Service ${svc.metadata.name} does not select its pods`);
+      }
+    }
+  }
+  const needsPods = (obj, what, matches) => {
+    if (!podsIn(objects, namespaceOf(obj)).some((p) => matches(p.labels))) {
+      fail.push(`${ref(obj)}: ${what} matches no pod template`);
+    }
+  };
+  for (const obj of objects) {
+    if (obj.kind === "Service" && obj.spec?.selector) {
+      needsPods(obj, "spec.selector", (l) => mapSelectorMatches(obj.spec.selector, l));
+    } else if (obj.kind === "PodDisruptionBudget") {
+      needsPods(obj, "spec.selector", (l) => selectorMatches(obj.spec?.selector, l));
+    } else if (obj.kind === "NetworkPolicy") {
+      needsPods(obj, "spec.podSelector", (l) => selectorMatches(obj.spec?.podSelector, l));
+      for (const rule of [...(obj.spec?.ingress ?? []), ...(obj.spec?.egress ?? [])]) {
+        for (const peer of [...(rule.from ?? []), ...(rule.to ?? [])]) {
+          if (peer.podSelector && !peer.namespaceSelector) {
+            needsPods(obj, "a peer podSelector", (l) => selectorMatches(peer.podSelector, l));
+          }
+        }
+      }
+    } else if (obj.kind === "PodMonitor") {
+      needsPods(obj, "spec.selector", (l) => selectorMatches(obj.spec?.selector, l));
+    }
+  }
+  return fail;
+}
+
+// Pod templates an object routes to, for the named-port checks.
+function targetPods(objects, obj) {
+  const pods = podsIn(objects, namespaceOf(obj));
+  if (obj.kind === "Service") return pods.filter((p) => mapSelectorMatches(obj.spec?.selector, p.labels));
+  if (obj.kind === "NetworkPolicy") return pods.filter((p) => selectorMatches(obj.spec?.podSelector, p.labels));
+  if (obj.kind === "PodMonitor") return pods.filter((p) => selectorMatches(obj.spec?.selector, p.labels));
+  return [];
+}
+
+export function namedPorts({ objects }) {
+  const fail = [];
+  const need = (obj, what, port, pods) => {
+    for (const pod of pods) {
+      const found = typeof port === "string"
+        ? podPortByName(pod, port)
+        : containersOf(pod).some((c) => (c.ports ?? []).some((p) => p.containerPort === port));
+      if (!found) fail.push(`${ref(obj)}: ${what} ${JSON.stringify(port)} is not a port of ${ref(pod.owner)}`);
+    }
+  };
+  for (const obj of objects) {
+    const pods = targetPods(objects, obj);
+    if (obj.kind === "Service") {
+      for (const p of obj.spec?.ports ?? []) need(obj, `port ${p.name} targetPort`, p.targetPort ?? p.port, pods);
+    } else if (obj.kind === "NetworkPolicy") {
+      for (const rule of obj.spec?.ingress ?? []) {
+        for (const p of rule.ports ?? []) if (typeof p.port === "string") need(obj, "ingress port", p.port, pods);
+      }
+    } else if (obj.kind === "PodMonitor") {
+      for (const ep of obj.spec?.podMetricsEndpoints ?? []) {
+        if (ep.port === undefined) fail.push(`${ref(obj)}: a podMetricsEndpoint names no port`);
+        else need(obj, "podMetricsEndpoint port", ep.port, pods);
+      }
+    }
+  }
+  return fail;
+}
+
+// Every HOVERSLAM_* name a container sees is a flag of the binary it runs; every
+// configMapKeyRef resolves.
+export function envFlags({ objects, flags }) {
+  const fail = [];
+  const linked = objects.filter((o) => o.kind === "Service" && serviceLinkPrefix(o.metadata.name).startsWith("HOVERSLAM_"));
+  for (const pod of podTemplates(objects)) {
+    const leaks = linked.filter((s) => namespaceOf(s) === pod.ns);
+    if (leaks.length && pod.spec.enableServiceLinks !== false) {
+      const names = leaks.map((s) => `${serviceLinkPrefix(s.metadata.name)}SERVICE_HOST`).join(", ");
+      fail.push(`${ref(pod.owner)}: service links would set ${names} (not flags); set enableServiceLinks: false`);
+    }
+  }
+  eachContainer(objects, (pod, c, where) => {
+    const bin = binaryOf(c);
+    if (!bin) {
+      fail.push(`${where}: cannot tell which hoverslam binary it runs (command ${JSON.stringify(c.command)}, image ${c.image})`);
+      return;
+    }
+    const known = flags[bin];
+    const names = [];
+    for (const e of c.env ?? []) {
+      names.push([e.name, "env"]);
+      const keyRef = e.valueFrom?.configMapKeyRef;
+      if (keyRef) {
+        const cm = findObject(objects, "ConfigMap", pod.ns, keyRef.name);
+        if (!cm) fail.push(`${where}: env ${e.name} refers to ConfigMap ${keyRef.name}, which is not rendered`);
+        else if (!(keyRef.key in (cm.data ?? {}))) {
+          fail.push(`${where}: env ${e.name} refers to key ${keyRef.key}, missing from ConfigMap ${keyRef.name}`);
+        }
+      }
+    }
+    for (const src of c.envFrom ?? []) {
+      const name = src.configMapRef?.name ?? src.secretRef?.name;
+      const kind = src.configMapRef ? "ConfigMap" : "Secret";
+      const o = findObject(objects, kind, pod.ns, name);
+      if (!o) {
+        fail.push(`${where}: envFrom ${kind} ${name} is not rendered, so its names cannot be checked`);
+        continue;
+      }
+      for (const k of Object.keys({ ...o.data, ...o.stringData })) names.push([`${src.prefix ?? ""}${k}`, `envFrom ${kind} ${name}`]);
+    }
+    for (const [name, from] of names) {
+      if (name.startsWith("HOVERSLAM_") && !known.has(name)) {
+        fail.push(`${where}: ${name} (${from}) is not a flag of ${BINARY_FILE[bin]}`);
+      }
+    }
+    for (const { flag, env } of argFlags(c)) {
+      if (!known.has(env)) fail.push(`${where}: argument ${flag} is not a flag of ${BINARY_FILE[bin]} (no ${env})`);
+    }
+  });
+  return fail;
+}
+
+// Values that must agree across a manifest: ports in env and on containers and Services, data
+// directories on writable volumes, and no ConfigMap key that nothing reads.
+export function settings({ objects }) {
+  const fail = [];
+  const used = new Set();
+  const portEnv = { HOVERSLAM_METRICS_PORT: "metrics", HOVERSLAM_TRAJECTORY_PORT: "trajectories", HOVERSLAM_WEIGHTS_PORT: "weights" };
+  eachContainer(objects, (pod, c, where) => {
+    const env = containerEnv(c, pod.ns, objects);
+    for (const e of c.env ?? []) {
+      const keyRef = e.valueFrom?.configMapKeyRef;
+      if (keyRef) used.add(`${pod.ns}/${keyRef.name}/${keyRef.key}`);
+    }
+    for (const src of c.envFrom ?? []) {
+      const cm = src.configMapRef && findObject(objects, "ConfigMap", pod.ns, src.configMapRef.name);
+      for (const k of Object.keys(cm?.data ?? {})) used.add(`${pod.ns}/${src.configMapRef.name}/${k}`);
+    }
+    const bin = binaryOf(c);
+    for (const [name, portName] of Object.entries(portEnv)) {
+      const port = containerPortByName(c, portName);
+      const v = env.get(name)?.value;
+      // Clients (actor, evaluator) name the learner's ports; only a server's own ports compare here.
+      if (!port || v === undefined || (portName !== "metrics" && bin !== "learner")) continue;
+      if (Number(v) !== port.containerPort) {
+        fail.push(`${where}: ${name}=${v} but its port ${portName} is ${port.containerPort}`);
+      }
+    }
+    const learner = env.get("HOVERSLAM_LEARNER")?.value;
+    if (learner !== undefined && bin !== "learner") {
+      const svc = findObject(objects, "Service", pod.ns, learner.split(".")[0]);
+      if (!svc) fail.push(`${where}: HOVERSLAM_LEARNER=${learner} names no rendered Service`);
+      else {
+        const wanted = [["HOVERSLAM_WEIGHTS_PORT", 5556]];
+        if (bin === "actor") wanted.push(["HOVERSLAM_TRAJECTORY_PORT", 5555]);
+        for (const [name, dflt] of wanted) {
+          const port = Number(env.get(name)?.value ?? dflt);
+          if (!(svc.spec?.ports ?? []).some((p) => p.port === port)) {
+            fail.push(`${where}: ${name}=${port} is not a port of Service ${svc.metadata.name}`);
+          }
+        }
+      }
+    }
+    for (const [name, { value }] of env) {
+      if (!/^HOVERSLAM_.*_DIR$/.test(name) || value === undefined) continue;
+      const mount = (c.volumeMounts ?? []).find((m) => !m.readOnly && (value === m.mountPath || value.startsWith(`${m.mountPath}/`)));
+      if (!mount) fail.push(`${where}: ${name}=${value} is on no writable volume`);
+    }
+    for (const v of c.volumeMounts ?? []) {
+      const vol = (pod.spec.volumes ?? []).find((x) => x.name === v.name);
+      const claimTemplate = (pod.owner.spec?.volumeClaimTemplates ?? []).some((t) => t.metadata?.name === v.name);
+      if (!vol && !claimTemplate) fail.push(`${where}: volumeMount ${v.name} names no volume`);
+    }
+  });
+  for (const pod of podTemplates(objects)) {
+    for (const vol of pod.spec.volumes ?? []) {
+      const claim = vol.persistentVolumeClaim?.claimName;
+      if (claim && !findObject(objects, "PersistentVolumeClaim", pod.ns, claim)) {
+        fail.push(`${ref(pod.owner)}: volume ${vol.name} claims ${claim}, which is not rendered`);
+      }
+    }
+  }
+  for (const cm of objects.filter((o) => o.kind === "ConfigMap")) {
+    const referenced = [...used].some((u) => u.startsWith(`${namespaceOf(cm)}/${cm.metadata.name}/`));
+    if (!referenced) continue;
+    for (const k of Object.keys(cm.data ?? {})) {
+      if (!used.has(`${namespaceOf(cm)}/${cm.metadata.name}/${k}`)) fail.push(`${ref(cm)}: key ${k} is read by no container`);
+    }
+  }
+  return fail;
+}
+
+export function probes({ objects }) {
+  const fail = [];
+  eachContainer(objects, (pod, c, where) => {
+    for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+      const p = c[kind];
+      if (!p) {
+        if (kind !== "startupProbe") fail.push(`${where}: no ${kind}`);
+        continue;
+      }
+      if (!p.httpGet) fail.push(`${where}: ${kind} is not httpGet`);
+      else if (p.httpGet.path !== "/healthz") fail.push(`${where}: ${kind} path is ${p.httpGet.path}, not /healthz`);
+      else if (typeof p.httpGet.port !== "string") fail.push(`${where}: ${kind} port ${p.httpGet.port} is not a named port`);
+      else if (!containerPortByName(c, p.httpGet.port)) {
+        fail.push(`${where}: ${kind} port "${p.httpGet.port}" is not a port of this container`);
+      }
+    }
+  });
+  return fail;
+}
+
+export function resources({ objects }) {
+  const fail = [];
+  eachContainer(objects, (pod, c, where) => {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    for (const r of ["cpu", "memory"]) if (req[r] === undefined) fail.push(`${where}: no resources.requests.${r}`);
+    if (lim.memory === undefined) fail.push(`${where}: no resources.limits.memory`);
+    else if (req.memory !== undefined && !(parseQuantity(lim.memory) >= parseQuantity(req.memory))) {
+      fail.push(`${where}: memory limit ${lim.memory} is below its request ${req.memory}`);
+    }
+  });
+  return fail;
+}
+
+export function security({ objects }) {
+  const fail = [];
+  for (const pod of podTemplates(objects)) {
+    const where = `${ref(pod.owner)} pod`;
+    const psc = pod.spec.securityContext ?? {};
+    if (psc.fsGroup !== RUNTIME_ID) fail.push(`${where}: securityContext.fsGroup is not ${RUNTIME_ID}`);
+    if (pod.spec.automountServiceAccountToken !== false) fail.push(`${where}: automountServiceAccountToken is not false`);
+    for (const h of ["hostNetwork", "hostPID", "hostIPC"]) if (pod.spec[h]) fail.push(`${where}: ${h} is set`);
+    for (const c of containersOf(pod)) {
+      const at = `${ref(pod.owner)} container ${c.name}`;
+      const sc = c.securityContext ?? {};
+      const eff = (k) => (sc[k] !== undefined ? sc[k] : psc[k]);
+      if (eff("runAsNonRoot") !== true) fail.push(`${at}: runAsNonRoot is not true`);
+      if (eff("runAsUser") !== RUNTIME_ID) fail.push(`${at}: runAsUser is not ${RUNTIME_ID}`);
+      if (eff("runAsGroup") !== RUNTIME_ID) fail.push(`${at}: runAsGroup is not ${RUNTIME_ID}`);
+      if (eff("seccompProfile")?.type !== "RuntimeDefault") fail.push(`${at}: seccompProfile is not RuntimeDefault`);
+      if (sc.allowPrivilegeEscalation !== false) fail.push(`${at}: allowPrivilegeEscalation is not false`);
+      if (sc.privileged) fail.push(`${at}: privileged`);
+      if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail.push(`${at}: capabilities do not drop ALL`);
+      if ((sc.capabilities?.add ?? []).length) fail.push(`${at}: adds capabilities ${sc.capabilities.add.join(", ")}`);
+      if (sc.readOnlyRootFilesystem !== true) fail.push(`${at}: readOnlyRootFilesystem is not true`);
+      else {
+        const tmp = (c.volumeMounts ?? []).find((m) => m.mountPath === "/tmp");
+        const vol = tmp && (pod.spec.volumes ?? []).find((v) => v.name === tmp.name);
+        if (!vol?.emptyDir) fail.push(`${at}: read-only root filesystem but no emptyDir mounted at /tmp`);
+      }
+    }
+  }
+  return fail;
+}
+
+export function annotations({ objects }) {
+  const fail = [];
+  for (const pod of podTemplates(objects)) {
+    const where = `${ref(pod.owner)} pod template`;
+    const a = pod.annotations;
+    const metrics = podPortByName(pod, "metrics");
+    if (!metrics) {
+      fail.push(`${where}: no container port named metrics`);
+      continue;
+    }
+    if (a["prometheus.io/scrape"] !== "true") fail.push(`${where}: prometheus.io/scrape is not "true"`);
+    if (a["prometheus.io/path"] !== "/metrics") fail.push(`${where}: prometheus.io/path is not /metrics`);
+    if (a["prometheus.io/port"] !== String(metrics.containerPort)) {
+      fail.push(`${where}: prometheus.io/port is ${a["prometheus.io/port"]}, its metrics port is ${metrics.containerPort}`);
+    }
+  }
+  return fail;
+}
+
+// The gpu overlay's learner: CUDA image, one GPU, the GPU taint tolerated, device cuda.
+export function gpu({ objects }) {
+  const fail = [];
+  let learners = 0;
+  eachContainer(objects, (pod, c, where) => {
+    if (binaryOf(c) !== "learner") return;
+    learners++;
+    if (imageRepo(c.image) !== "hoverslam-learner-cuda") fail.push(`${where}: image ${c.image} is not hoverslam-learner-cuda`);
+    if (!(Number(c.resources?.limits?.["nvidia.com/gpu"]) >= 1)) fail.push(`${where}: no nvidia.com/gpu limit`);
+    const tolerated = (pod.spec.tolerations ?? []).some(
+      (t) => t.key === "nvidia.com/gpu" && (!t.effect || t.effect === "NoSchedule") &&
+        (t.operator === "Exists" || t.operator === "Equal"));
+    if (!tolerated) fail.push(`${ref(pod.owner)}: does not tolerate the nvidia.com/gpu NoSchedule taint`);
+    const device = containerEnv(c, pod.ns, objects).get("HOVERSLAM_DEVICE")?.value;
+    if (device !== "cuda") fail.push(`${where}: HOVERSLAM_DEVICE is ${device}, not cuda`);
+  });
+  if (learners === 0) fail.push("gpu overlay: no learner container rendered");
+  return fail;
+}
+
+// Run on every render, in this order; gpu only on the gpu overlay.
+export const GROUPS = {
+  labels, selectors, "named ports": namedPorts, "env flags": envFlags, settings, probes, resources,
+  security, annotations,
+};
