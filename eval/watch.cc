@@ -1,6 +1,8 @@
 #include "eval/watch.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -211,10 +213,14 @@ void BestPolicyStore::Offer(EvalRecord* record, const std::vector<char>& weights
     best_ = *record;
     WriteFileAtomic((fs::path(dir_) / "best.json").string(), RecordJson(*record, seed_) + "\n");
   }
-  std::ofstream log(fs::path(dir_) / "evals.jsonl", std::ios::app);
-  log << RecordJson(*record, seed_) << '\n';  // one write of a whole line: readers never see half
-  log.flush();
-  if (!log) throw std::runtime_error("cannot append to " + dir_ + "/evals.jsonl");
+  // One write(2) of a whole line with O_APPEND: a reader never sees half of one.
+  const std::string path = (fs::path(dir_) / "evals.jsonl").string();
+  const std::string line = RecordJson(*record, seed_) + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const bool ok =
+      fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error("cannot append to " + path);
 }
 
 void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& server,
