@@ -15,7 +15,7 @@ packages=(
   # tests: promtool and a real Prometheus server; an independent msgpack for interop
   prometheus python3 python3-msgpack python3-numpy
   # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image
-  podman runc catatonit uidmap slirp4netns netavark aardvark-dns fuse-overlayfs mmdebstrap
+  podman runc catatonit netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
 # Manifest checks run on Node (Debian's, unless the machine already has one).
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
