@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything hoverslam needs to build, test and run on Debian 12.
-# Used by the README's commands and by CI; safe to run again.
+# Installs what hoverslam needs on Debian 12: to build and run it (deploy/local/run.sh), and
+# with --tests also to test it (.ci/test.sh, CI): podman, Node and the schema packages of the
+# deployment tests. Safe to run again.
+#   .ci/install-deps.sh [--tests]
 set -euo pipefail
+tests=0
+[ "${1:-}" = "--tests" ] && tests=1
 
 packages=(
   # toolchain
@@ -14,11 +18,14 @@ packages=(
   libtorch-dev libopenblas0-pthread
   # tests: promtool and a real Prometheus server; an independent msgpack for interop
   prometheus python3 python3-msgpack python3-numpy
-  # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image
-  podman runc catatonit netavark aardvark-dns iptables uidmap slirp4netns fuse-overlayfs mmdebstrap
 )
-# Manifest checks run on Node (Debian's, unless the machine already has one).
-command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+if [ "$tests" -eq 1 ]; then
+  # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image
+  packages+=(podman runc catatonit netavark aardvark-dns iptables uidmap slirp4netns
+             fuse-overlayfs mmdebstrap)
+  # Manifest checks run on Node (Debian's, unless the machine already has one).
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -35,9 +42,14 @@ else
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# The Kubernetes schema packages, exactly as locked (tests/deploy/k8s/package-lock.json).
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-npm ci --prefix "$repo/tests/deploy/k8s" --no-audit --no-fund --loglevel=error
+[ "$tests" -eq 1 ] || exit 0
+
+# The Kubernetes schema packages, exactly as locked; npm writes node_modules/.package-lock.json
+# on install, so one newer than the lock file means they are in place.
+k8s="$(cd "$(dirname "$0")/.." && pwd)/tests/deploy/k8s"
+if [ ! "$k8s/node_modules/.package-lock.json" -nt "$k8s/package-lock.json" ]; then
+  npm ci --prefix "$k8s" --no-audit --no-fund --loglevel=error
+fi
 
 # kubectl renders the kustomize overlays. Debian 12 ships none new enough (its
 # kubernetes-client 1.20 predates kustomize Components): take it from the Kubernetes

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/health.h"
 #include "common/rocket_config.h"
 #include "common/zmq_sockets.h"
 
@@ -19,11 +20,11 @@ struct ActorConfig {
   uint64_t seed = 0;                      // env i uses EnvSeed(seed, i)
   std::string actor_id;                   // stable id (pod name); default: host name
   int metrics_port = 9101;                // Prometheus /metrics and /healthz; 0 disables
-  double health_timeout_s = 60;           // /healthz fails after this long without progress
-  double log_interval_s = 10.0;           // period of progress and "learner away" logs
-  uint64_t max_messages = 0;              // stop after this many sends; 0 = run until SIGTERM
-  RocketConfig env;                       // the task
-  ZmqConfig zmq;                          // socket tuning
+  double health_timeout_s = kDefaultHealthTimeoutS;  // /healthz fails after this long stalled
+  double log_interval_s = 10.0;                      // period of progress and "learner away" logs
+  uint64_t max_messages = 0;  // stop after this many sends; 0 = run until SIGTERM
+  RocketConfig env;           // the task
+  ZmqConfig zmq;              // socket tuning
 
   // Throws std::invalid_argument naming the flag of the first bad field.
   void Validate() const;

@@ -25,7 +25,7 @@ struct ActorMetrics {
   prometheus::Counter& inference_seconds;
   prometheus::Counter& env_step_seconds;
   prometheus::Counter& weights_received;
-  std::array<prometheus::Counter*, 5> episodes{};  // by Outcome; [kNone] unused
+  std::array<prometheus::Counter*, kNumOutcomes> episodes{};  // by Outcome; [kNone] unused
   std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
 };
 

@@ -22,8 +22,20 @@ void SyncPath(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Failure("open", path);
   const int rc = ::fsync(fd);
+  const int error = errno;
   ::close(fd);
+  errno = error;
   if (rc != 0) throw Failure("fsync", path);
+}
+
+void SyncDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw Failure("open", path);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  errno = error;
+  if (rc != 0 && error != EINVAL) throw Failure("fsync", path);
 }
 
 void WriteFileAtomic(const std::string& path, std::string_view bytes) {
@@ -47,7 +59,7 @@ void WriteFileAtomic(const std::string& path, std::string_view bytes) {
   }
   // The rename is durable only once the directory entry is on disk.
   const std::string dir = std::filesystem::path(path).parent_path().string();
-  SyncPath(dir.empty() ? "." : dir);
+  SyncDirectory(dir.empty() ? "." : dir);
 }
 
 }  // namespace hoverslam

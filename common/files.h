@@ -12,7 +12,12 @@ namespace hoverslam {
 // the path on any failure; `path` is then untouched and the temp file removed.
 void WriteFileAtomic(const std::string& path, std::string_view bytes);
 
-// fsync of a file or directory; throws std::runtime_error naming it on failure.
+// fsync of a file; throws std::runtime_error naming it on failure.
 void SyncPath(const std::string& path);
+
+// fsync of a directory, so a rename in it is durable. Filesystems that cannot sync a
+// directory (EINVAL) are let be: the rename is as durable as they make it. Other
+// failures (EIO) throw std::runtime_error naming the directory.
+void SyncDirectory(const std::string& path);
 
 }  // namespace hoverslam

@@ -9,6 +9,9 @@
 
 namespace hoverslam {
 
+// --health-timeout's default: far above one PPO update of the default net (0.2-1 s on a CPU).
+constexpr double kDefaultHealthTimeoutS = 60;
+
 // Thread-safe: the main loop beats, the metrics thread reads.
 class Heartbeat {
  public:

@@ -27,7 +27,7 @@ namespace hoverslam {
 // `health_timeout_s`, else 503.
 class MetricsServer {
  public:
-  explicit MetricsServer(int port, double health_timeout_s = 60.0);
+  explicit MetricsServer(int port, double health_timeout_s = kDefaultHealthTimeoutS);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -30,9 +30,9 @@ struct Flags {
   bool random = false;
   std::string render;
   int render_episodes = 3;
-  bool watch = false;
-  int metrics_port = 9102;  // --watch only
-  double health_timeout_s = 60;
+  bool watch = false;                                // the evaluator service instead of one run
+  int metrics_port = 9102;                           // --watch: /metrics and /healthz
+  double health_timeout_s = kDefaultHealthTimeoutS;  // --watch: /healthz fails after this long
 };
 
 std::atomic<bool> g_stop{false};

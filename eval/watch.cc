@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -122,7 +123,7 @@ struct WatchMetrics {
   prometheus::Counter& weights_received;
   prometheus::Counter& best_writes;
   prometheus::Counter& write_failures;
-  std::array<prometheus::Gauge*, 5> outcome_rate{};  // by Outcome; [kNone] unused
+  std::array<prometheus::Gauge*, kNumOutcomes> outcome_rate{};  // by Outcome; [kNone] unused
   std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
 };
 
@@ -204,15 +205,21 @@ void BestPolicyStore::Offer(EvalRecord* record, const std::vector<char>& weights
   const bool better =
       !best_ || best_->run != record->run || Better(record->summary, best_->summary);
   record->best = false;
+  std::exception_ptr failure;
   if (better) {
-    // best.msgpack first: a crash between the two writes leaves a stale best.json,
-    // and a restart re-evaluates best.msgpack anyway.
-    WriteFileAtomic((fs::path(dir_) / "best.msgpack").string(),
-                    std::string_view(weights.data(), weights.size()));
-    record->best = true;
-    best_ = *record;
-    WriteFileAtomic((fs::path(dir_) / "best.json").string(), RecordJson(*record, seed_) + "\n");
+    try {
+      // best.msgpack first: a crash between the two writes leaves a stale best.json,
+      // and a restart re-evaluates best.msgpack anyway.
+      WriteFileAtomic((fs::path(dir_) / "best.msgpack").string(),
+                      std::string_view(weights.data(), weights.size()));
+      record->best = true;
+      best_ = *record;
+      WriteFileAtomic((fs::path(dir_) / "best.json").string(), RecordJson(*record, seed_) + "\n");
+    } catch (const std::exception&) {
+      failure = std::current_exception();
+    }
   }
+  // Every evaluation is logged, also one whose best.msgpack could not be written.
   // One write(2) of a whole line with O_APPEND: a reader never sees half of one.
   const std::string path = (fs::path(dir_) / "evals.jsonl").string();
   const std::string line = RecordJson(*record, seed_) + "\n";
@@ -220,6 +227,7 @@ void BestPolicyStore::Offer(EvalRecord* record, const std::vector<char>& weights
   const bool ok =
       fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   if (fd >= 0) ::close(fd);
+  if (failure) std::rethrow_exception(failure);
   if (!ok) throw std::runtime_error("cannot append to " + path);
 }
 

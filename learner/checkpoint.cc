@@ -68,7 +68,7 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   archive.save_to(tmp);
   SyncPath(tmp);
   fs::rename(tmp, path);  // atomic: readers see the old file or the whole new one
-  SyncPath(dir);
+  SyncDirectory(dir);
 
   std::vector<char> policy;
   wire::Encode(trainer.Export(state.version, state.run, "rocket"), &policy);

@@ -127,7 +127,8 @@ struct Learner::Impl {
     *max_lag = 0;
     while (transitions < config.batch_transitions) {
       if (stop.load()) return false;
-      metrics_server.heartbeat().Beat();  // waiting for data is progress: starved, not stuck
+      // Waiting for data is progress (starved, not stuck), unless nothing can arrive.
+      if (!receiver->failed()) metrics_server.heartbeat().Beat();
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
       metrics.queue_depth.Set(static_cast<double>(queue.size()));
       metrics.actors_seen.Set(receiver->ActorsSeen(60.0));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/health.h"
 #include "common/protocol.h"
 #include "common/zmq_sockets.h"
 #include "learner/ppo_config.h"
@@ -11,17 +12,17 @@
 namespace hoverslam::learner {
 
 struct LearnerConfig {
-  std::string bind = "*";                 // interface the sockets bind to (* = all)
-  int trajectory_port = kTrajectoryPort;  // PULL, actors connect
-  int weights_port = kWeightsPort;        // PUB, actors subscribe
-  std::string trajectory_endpoint;        // overrides bind + trajectory_port when set
-  std::string weights_endpoint;           // overrides bind + weights_port when set
-  int metrics_port = 9100;                // Prometheus /metrics and /healthz; 0 disables
-  double health_timeout_s = 60;           // /healthz fails after this long without progress
-  std::string device = "auto";            // auto (CUDA when LibTorch sees it), cpu, cuda
-  int threads = 0;                        // torch intra-op threads; 0 = LibTorch's default
-  int batch_transitions = 16384;          // transitions per PPO update (at least)
-  uint64_t max_policy_lag = 4;            // older trajectories are rejected as stale
+  std::string bind = "*";                            // interface the sockets bind to (* = all)
+  int trajectory_port = kTrajectoryPort;             // PULL, actors connect
+  int weights_port = kWeightsPort;                   // PUB, actors subscribe
+  std::string trajectory_endpoint;                   // overrides bind + trajectory_port when set
+  std::string weights_endpoint;                      // overrides bind + weights_port when set
+  int metrics_port = 9100;                           // Prometheus /metrics and /healthz; 0 disables
+  double health_timeout_s = kDefaultHealthTimeoutS;  // /healthz fails after this long stalled
+  std::string device = "auto";                       // auto (CUDA when LibTorch sees it), cpu, cuda
+  int threads = 0;                // torch intra-op threads; 0 = LibTorch's default
+  int batch_transitions = 16384;  // transitions per PPO update (at least)
+  uint64_t max_policy_lag = 4;    // older trajectories are rejected as stale
   size_t queue_capacity = 1;   // trajectories held between receiver and PPO: small, for fresh data
   std::string checkpoint_dir;  // empty: no checkpoints
   uint64_t checkpoint_every = 10;  // versions between checkpoints

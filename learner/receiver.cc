@@ -44,7 +44,8 @@ void Receiver::Loop() {
       if (!pull_.recv(message, zmq::recv_flags::dontwait)) continue;
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
-      spdlog::error("trajectory socket failed: {}", e.what());
+      spdlog::error("trajectory socket failed: {}; /healthz now fails", e.what());
+      failed_.store(true);
       return;
     }
     Handle(message);

@@ -39,6 +39,8 @@ class Receiver {
 
   // The learner's current version, for the stale/future check.
   void SetVersion(uint64_t version) { version_.store(version); }
+  // The receiving thread gave up (its socket failed): no data will ever arrive again.
+  bool failed() const { return failed_.load(); }
 
   // Distinct actors with accepted data in the last `window_s` seconds.
   int ActorsSeen(double window_s) const;
@@ -54,6 +56,7 @@ class Receiver {
   zmq::socket_t pull_;
   std::atomic<uint64_t> version_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
   mutable std::mutex actors_mutex_;
   std::map<std::string, double> last_seen_;  // actor id -> time of last accepted message
   std::map<wire::Reject, std::pair<double, uint64_t>> last_log_;  // reason -> (time, silenced)

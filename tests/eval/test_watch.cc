@@ -118,6 +118,11 @@ TEST(BestPolicyStore, AFailedWriteKeepsThePreviousBestWhole) {
   EXPECT_THROW(store.Offer(&better, {'n', 'e', 'w'}), std::runtime_error);
   EXPECT_EQ(ReadBytes(dir / "best.msgpack"), (std::vector<char>{'o', 'l', 'd'}));
   EXPECT_EQ(store.best()->policy_version, 1u);
+  // The evaluation itself is still logged, as not the best.
+  const std::vector<std::string> lines = Lines(dir / "evals.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[1].find("\"policy_version\":2,"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("\"best\":false}"), std::string::npos) << lines[1];
   // Once the disk is writable again the next better policy gets through.
   fs::remove(dir / "best.msgpack.tmp");
   store.Offer(&better, {'n', 'e', 'w'});
@@ -182,16 +187,19 @@ class WatchBinary : public ::testing::Test {
 
 TEST_F(WatchBinary, EvaluatesEachNewPolicyKeepsTheBestAndResumesIt) {
   const EvalConfig config = SmallEval();
-  // Three policies; which is best is worked out here with the same episodes.
-  const std::vector<wire::Weights> policies = {ConstantPolicy(-1, 0, 1), RandomMlp(11),
-                                               ConstantPolicy(0.2f, 0, 3)};
+  // Three policies, worked out here on the same episodes and published best-in-the-middle,
+  // so neither "the first wins" nor "the newest wins" passes.
+  std::vector<wire::Weights> versioned = {ConstantPolicy(-1, 0), RandomMlp(11),
+                                          ConstantPolicy(0.2f, 0)};
   std::vector<EvalSummary> expected;
-  size_t best = 0;
-  for (size_t i = 0; i < policies.size(); ++i) {
-    expected.push_back(Expected(policies[i], config));
-    if (i > 0 && Better(expected[i], expected[best])) best = i;
-  }
-  std::vector<wire::Weights> versioned = policies;
+  for (const wire::Weights& w : versioned) expected.push_back(Expected(w, config));
+  size_t top = 0;
+  for (size_t i = 1; i < versioned.size(); ++i) top = Better(expected[i], expected[top]) ? i : top;
+  std::swap(versioned[top], versioned[1]);
+  std::swap(expected[top], expected[1]);
+  const size_t best = 1;
+  ASSERT_TRUE(Better(expected[1], expected[0]) && Better(expected[1], expected[2]))
+      << "the three policies must not tie";
   for (size_t i = 0; i < versioned.size(); ++i) versioned[i].policy_version = i + 1;
 
   const std::string log = dir_ / "watch.log", best_dir = dir_ / "best";
