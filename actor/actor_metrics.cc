@@ -34,16 +34,9 @@ ActorMetrics::ActorMetrics(MetricsServer& m)
           m.Counter("hoverslam_actor_env_step_seconds_total", "Time stepping the envs.")),
       weights_received(
           m.Counter("hoverslam_actor_weights_received_total", "Weights messages accepted.")) {
-  for (Outcome o : kEndedOutcomes) {
-    episodes[static_cast<int>(o)] =
-        &m.Counter("hoverslam_actor_episodes_total", "Ended episodes by outcome.",
-                   {{"outcome", std::string(OutcomeName(o))}});
-  }
-  for (int i = 1; i < wire::kNumRejectReasons; ++i) {
-    weights_rejected[i] = &m.Counter(
-        "hoverslam_actor_weights_rejected_total", "Weights messages rejected, by reason.",
-        {{"reason", std::string(wire::RejectName(static_cast<wire::Reject>(i)))}});
-  }
+  episodes = CountersByOutcome(m, "hoverslam_actor_episodes_total", "Ended episodes by outcome.");
+  weights_rejected = CountersByReason(m, "hoverslam_actor_weights_rejected_total",
+                                      "Weights messages rejected, by reason.");
 }
 
 }  // namespace hoverslam

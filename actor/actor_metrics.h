@@ -4,9 +4,7 @@
 #include <array>
 #include <memory>
 
-#include "common/metrics.h"
-#include "common/outcome.h"
-#include "common/protocol.h"
+#include "common/labelled_metrics.h"
 
 namespace hoverslam {
 
@@ -25,8 +23,8 @@ struct ActorMetrics {
   prometheus::Counter& inference_seconds;
   prometheus::Counter& env_step_seconds;
   prometheus::Counter& weights_received;
-  std::array<prometheus::Counter*, kNumOutcomes> episodes{};  // by Outcome; [kNone] unused
-  std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
+  OutcomeCounters episodes{};
+  ReasonCounters weights_rejected{};
 };
 
 }  // namespace hoverslam

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/labelled_metrics.h"
 #include "common/protocol.h"
 #include "common/rocket_env.h"
 
@@ -82,11 +83,8 @@ struct WatchMetrics {
           &m.Gauge("hoverslam_eval_outcome_rate", "Fraction of the newest evaluation by outcome.",
                    {{"outcome", std::string(OutcomeName(o))}});
     }
-    for (int i = 1; i < wire::kNumRejectReasons; ++i) {
-      weights_rejected[i] = &m.Counter(
-          "hoverslam_eval_weights_rejected_total", "Weights messages rejected, by reason.",
-          {{"reason", std::string(wire::RejectName(static_cast<wire::Reject>(i)))}});
-    }
+    weights_rejected = CountersByReason(m, "hoverslam_eval_weights_rejected_total",
+                                        "Weights messages rejected, by reason.");
   }
 
   void RecordBest(const EvalRecord& r) {
@@ -124,7 +122,7 @@ struct WatchMetrics {
   prometheus::Counter& best_writes;
   prometheus::Counter& write_failures;
   std::array<prometheus::Gauge*, kNumOutcomes> outcome_rate{};  // by Outcome; [kNone] unused
-  std::array<prometheus::Counter*, wire::kNumRejectReasons> weights_rejected{};
+  ReasonCounters weights_rejected{};
 };
 
 EvalRecord EvaluatePolicy(const EvalConfig& config, Policy* policy, std::string run) {
@@ -244,9 +242,7 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
   }
 
   zmq::context_t ctx(1);
-  const std::string endpoint = watch.learner.find("://") == std::string::npos
-                                   ? Endpoint(watch.learner, watch.weights_port)
-                                   : watch.learner;
+  const std::string endpoint = Endpoint(watch.learner, watch.weights_port);
   zmq::socket_t sub = MakeWeightsSub(ctx, endpoint, watch.zmq);
   spdlog::info("evaluating the newest policy from {} every {:g} s on {} episodes (seed {})",
                endpoint, watch.every_s, eval.episodes, eval.seed);

@@ -39,17 +39,10 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
       episode_return(m.Histogram("hoverslam_learner_episode_return",
                                  "Return of episodes reported in accepted trajectories.",
                                  {-200, -100, -50, 0, 50, 100, 150, 200})) {
-  for (int i = 1; i < wire::kNumRejectReasons; ++i) {
-    rejected[i] =
-        &m.Counter("hoverslam_learner_rejected_total", "Trajectory messages rejected, by reason.",
-                   {{"reason", std::string(wire::RejectName(static_cast<wire::Reject>(i)))}});
-  }
-  for (Outcome o : kEndedOutcomes) {
-    episodes[static_cast<int>(o)] =
-        &m.Counter("hoverslam_learner_episodes_total",
-                   "Episodes reported in accepted trajectories, by outcome.",
-                   {{"outcome", std::string(OutcomeName(o))}});
-  }
+  rejected = CountersByReason(m, "hoverslam_learner_rejected_total",
+                              "Trajectory messages rejected, by reason.");
+  episodes = CountersByOutcome(m, "hoverslam_learner_episodes_total",
+                               "Episodes reported in accepted trajectories, by outcome.");
 }
 
 }  // namespace hoverslam::learner

@@ -3,9 +3,7 @@
 
 #include <array>
 
-#include "common/metrics.h"
-#include "common/outcome.h"
-#include "common/protocol.h"
+#include "common/labelled_metrics.h"
 
 namespace hoverslam::learner {
 
@@ -15,7 +13,7 @@ struct LearnerMetrics {
 
   prometheus::Counter& transitions_received;
   prometheus::Counter& trajectories_received;
-  std::array<prometheus::Counter*, wire::kNumRejectReasons> rejected{};
+  ReasonCounters rejected{};
   prometheus::Gauge& policy_version;
   prometheus::Histogram& policy_lag;
   prometheus::Gauge& queue_depth;
@@ -32,7 +30,7 @@ struct LearnerMetrics {
   prometheus::Counter& checkpoint_failures;
   prometheus::Counter& weights_published;
   prometheus::Counter& env_steps_trained;
-  std::array<prometheus::Counter*, 5> episodes{};  // by Outcome; [kNone] unused
+  OutcomeCounters episodes{};
   prometheus::Histogram& episode_return;
 };
 
