@@ -1,5 +1,6 @@
 #include "common/metrics.h"
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <prometheus/text_serializer.h>
@@ -27,22 +28,35 @@ void SendAll(int fd, const std::string& data) {
 
 }  // namespace
 
-MetricsServer::MetricsServer(int port, double health_timeout_s)
+MetricsServer::MetricsServer(int port, double health_timeout_s, const std::string& bind)
     : registry_(std::make_shared<prometheus::Registry>()), health_timeout_s_(health_timeout_s) {
   if (port == 0) return;  // metrics kept but not served (benchmarks, embedded use)
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool all = bind.empty() || bind == kAllInterfaces;
+  const std::string where = (all ? "*" : bind) + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = all ? AF_INET : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int rc =
+          ::getaddrinfo(all ? nullptr : bind.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0) {
+    throw std::runtime_error("cannot serve metrics on " + where + ": " + ::gai_strerror(rc) +
+                             " (check --metrics-bind)");
+  }
+  listen_fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listen_fd_, 16) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(listen_fd_);
-    throw std::runtime_error("cannot serve metrics on port " + std::to_string(port) + ": " + why +
-                             " (pick another with --metrics-port)");
+  const bool bound = listen_fd_ >= 0 &&
+                     ::bind(listen_fd_, found->ai_addr, found->ai_addrlen) == 0 &&
+                     ::listen(listen_fd_, 16) == 0;
+  const std::string why = std::strerror(errno);
+  ::freeaddrinfo(found);
+  if (!bound) {
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    listen_fd_ = -1;
+    throw std::runtime_error("cannot serve metrics on " + where + ": " + why +
+                             " (pick another with --metrics-port or --metrics-bind)");
   }
   thread_ = std::thread([this] { Serve(); });
 }

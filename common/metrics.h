@@ -21,13 +21,18 @@
 
 namespace hoverslam {
 
+// Every interface: what a pod needs, so the kubelet and Prometheus can reach it.
+constexpr const char* kAllInterfaces = "*";
+
 // Thread-safe (prometheus-cpp metrics are). Serves /metrics and /healthz on
-// 0.0.0.0:port (port 0: not served); throws std::runtime_error naming the port if it
-// cannot listen. /healthz answers 200 while heartbeat() was beaten within
-// `health_timeout_s`, else 503.
+// bind:port (port 0: not served; bind "*" or "" is every IPv4 interface, else an
+// IPv4/IPv6 address or a host name, e.g. 127.0.0.1 to keep metrics off the network);
+// throws std::runtime_error naming the address if it cannot listen. /healthz answers
+// 200 while heartbeat() was beaten within `health_timeout_s`, else 503.
 class MetricsServer {
  public:
-  explicit MetricsServer(int port, double health_timeout_s = kDefaultHealthTimeoutS);
+  explicit MetricsServer(int port, double health_timeout_s = kDefaultHealthTimeoutS,
+                         const std::string& bind = kAllInterfaces);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

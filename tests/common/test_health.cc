@@ -2,6 +2,12 @@
 // what it says; /metrics and unknown paths beside it.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
 #include <string>
 
 #include "common/health.h"
@@ -50,6 +56,42 @@ TEST(Health, ServedNextToMetricsAndFailsWhenTheLoopStops) {
   EXPECT_NE(metrics->body.find("hoverslam_test_total 3"), std::string::npos);
   EXPECT_EQ(HttpFetch(port, "/elsewhere")->status, 404);
   EXPECT_EQ(HttpFetch(port, "/healthzz")->status, 404);
+}
+
+// Whether a TCP connection to ipv4:port is accepted.
+bool Accepts(const char* ipv4, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ipv4, &addr.sin_addr);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+// --metrics-bind: the whole of 127/8 is loopback on Linux, so a server bound to 127.0.0.2
+// must answer there and refuse 127.0.0.1, where an all-interfaces bind answers both.
+TEST(Health, MetricsListenOnlyWhereBound) {
+  const int port = FreePort();
+  {
+    MetricsServer server(port, 5.0, "127.0.0.2");
+    EXPECT_TRUE(Accepts("127.0.0.2", port));
+    EXPECT_FALSE(Accepts("127.0.0.1", port));
+  }
+  MetricsServer all(port, 5.0, kAllInterfaces);
+  EXPECT_TRUE(Accepts("127.0.0.2", port));
+  EXPECT_TRUE(Accepts("127.0.0.1", port));
+}
+
+TEST(Health, UnusableBindAddressNamesTheFlag) {
+  try {
+    MetricsServer server(FreePort(), 5.0, "192.0.2.1");  // TEST-NET-1: no interface has it
+    FAIL() << "bound to an address this machine does not have";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("192.0.2.1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--metrics-bind"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

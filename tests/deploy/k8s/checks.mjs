@@ -354,8 +354,43 @@ export function gpu({ objects }) {
   return fail;
 }
 
+// CURVE key files (HOVERSLAM_CURVE_*): each lies on a mounted Secret volume, mounted whole (a
+// subPath mount never sees the Secret's updates, so keys could not rotate); and it is all or
+// nothing: a learner that requires keys with any client that has none is a client locked out.
+const CURVE_FILES = ["HOVERSLAM_CURVE_SECRET_KEY_FILE", "HOVERSLAM_CURVE_SERVER_KEY_FILE", "HOVERSLAM_CURVE_CLIENT_KEYS"];
+const CURVE_NEEDS = {
+  learner: ["HOVERSLAM_CURVE_SECRET_KEY_FILE", "HOVERSLAM_CURVE_CLIENT_KEYS"],
+  actor: ["HOVERSLAM_CURVE_SECRET_KEY_FILE", "HOVERSLAM_CURVE_SERVER_KEY_FILE"],
+  eval: ["HOVERSLAM_CURVE_SECRET_KEY_FILE", "HOVERSLAM_CURVE_SERVER_KEY_FILE"],
+};
+
+export function curve({ objects }) {
+  const fail = [];
+  const seen = [];
+  eachContainer(objects, (pod, c, where) => {
+    const env = containerEnv(c, pod.ns, objects);
+    const binary = binaryOf(c);
+    const has = CURVE_FILES.filter((k) => env.get(k)?.value);
+    seen.push({ where, binary, has });
+    for (const k of has) {
+      const path = env.get(k).value;
+      const mount = (c.volumeMounts ?? []).find((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+      const vol = mount && (pod.spec.volumes ?? []).find((v) => v.name === mount.name);
+      if (!vol?.secret) fail.push(`${where}: ${k}=${path} is on no mounted Secret volume`);
+      else if (mount.subPath || mount.subPathExpr) fail.push(`${where}: Secret volume ${vol.name} is mounted with subPath, so key rotation never reaches it`);
+    }
+  });
+  if (seen.some((s) => s.has.length)) {
+    for (const s of seen) {
+      const missing = (CURVE_NEEDS[s.binary] ?? []).filter((k) => !s.has.includes(k));
+      if (missing.length) fail.push(`${s.where}: CURVE is on elsewhere but ${missing.join(", ")} is not set`);
+    }
+  }
+  return fail;
+}
+
 // Run on every render, in this order; gpu only on the gpu overlay.
 export const GROUPS = {
   labels, selectors, "named ports": namedPorts, "env flags": envFlags, settings, probes, resources,
-  security, annotations,
+  security, annotations, curve,
 };

@@ -8,7 +8,9 @@ podman network of their own: the StatefulSet's pod (named after its Service, at 
 address the other pods know the Service name by), two actor pods and the evaluator's. Then
 it checks that training works across pods, that the evaluator keeps the best policy, and
 that a re-created learner pod resumes from the checkpoint on its volume while the actor
-pods go on without a restart. Everything it creates is removed at the end, also on failure.
+pods go on without a restart. CURVE is on, as in the overlay: the keys come from
+deploy/k8s/curve-keys.sh and sit in host directories laid out as the kubelet lays out Secret
+volumes. Everything it creates is removed at the end, also on failure.
 
     smoke_test.py [--repo DIR] [--overlay DIR] [--keep]
 
@@ -18,6 +20,7 @@ object with the figures.
 """
 
 import argparse
+import base64
 import ipaddress
 import json
 import os
@@ -45,8 +48,8 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(*cmd, check=True, capture=True):
-    proc = subprocess.run(cmd, text=True, capture_output=capture)
+def run(*cmd, check=True, capture=True, input_text=None, env=None):
+    proc = subprocess.run(cmd, text=True, capture_output=capture, input=input_text, env=env)
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout or "").strip()[-2000:] if capture else ""
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {detail}")
@@ -162,6 +165,38 @@ def to_pod(workload, pod_name, run_label, extra_volumes=(), host_aliases=()):
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
+def curve_secrets(repo, keygen, dest):
+    """The Secrets of components/curve, made by deploy/k8s/curve-keys.sh init --dry-run, each
+    written to dest/<name>/ as the kubelet writes a Secret volume for a pod with fsGroup 10001:
+    root-owned, group 10001, mode 0440. Returns {secret name: directory}."""
+    out = run(os.path.join(repo, "deploy/k8s/curve-keys.sh"), "init", "--dry-run",
+              env=dict(os.environ, HOVERSLAM_KEYGEN=keygen)).stdout
+    manifests = json.loads(run("kubectl", "create", "--dry-run=client", "-o", "json", "-f", "-",
+                               input_text=out).stdout)
+    items = manifests["items"] if manifests.get("kind") == "List" else [manifests]
+    dirs = {}
+    for secret in items:
+        d = os.path.join(dest, secret["metadata"]["name"])
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        for key, value in secret["data"].items():
+            path = os.path.join(d, key)
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(value))
+            os.chown(path, 0, 10001)
+            os.chmod(path, 0o440)
+        dirs[secret["metadata"]["name"]] = d
+    return dirs
+
+
+def secrets_to_host_paths(pod, secret_dirs):
+    """podman 4.3 plays no Secret volumes: the same files from a host directory."""
+    for v in pod["spec"].get("volumes", []):
+        if "secret" in v:
+            v["hostPath"] = {"path": secret_dirs[v.pop("secret")["secretName"]],
+                             "type": "Directory"}
+
+
 def write_yaml(path, docs):
     # JSON documents are YAML; podman reads one object per document.
     with open(path, "w") as f:
@@ -221,8 +256,8 @@ def remove_labelled():
 # --- the test --------------------------------------------------------------------------
 
 class Smoke:
-    def __init__(self, repo, overlay, keep):
-        self.repo, self.overlay, self.keep = repo, overlay, keep
+    def __init__(self, repo, overlay, keep, keygen):
+        self.repo, self.overlay, self.keep, self.keygen = repo, overlay, keep, keygen
         self.run_label = f"{os.getpid()}-{int(time.time())}"
         self.network = f"{LABEL}-{os.getpid()}"
         self.tmp = tempfile.mkdtemp(prefix="hoverslam-pods-")
@@ -331,6 +366,10 @@ class Smoke:
         actor_pods = [to_pod(actor_dep, n, self.run_label, host_aliases=service)
                       for n in ACTOR_PODS]
         evaluator_pod = to_pod(evaluator_dep, EVALUATOR_POD, self.run_label, host_aliases=service)
+        secret_dirs = curve_secrets(self.repo, self.keygen, os.path.join(self.tmp, "secrets"))
+        for pod in [learner_pod, *actor_pods, evaluator_pod]:
+            secrets_to_host_paths(pod, secret_dirs)
+        log(f"CURVE keys from deploy/k8s/curve-keys.sh: {', '.join(sorted(secret_dirs))}")
         for pod in [learner_pod, *actor_pods, evaluator_pod]:
             for claim in claims(pod):
                 if claim not in self.volumes:
@@ -365,6 +404,9 @@ class Smoke:
         self.check("learner trained on both actors", True,
                    f"actors_seen {metric(s, 'hoverslam_learner_actors_seen'):.0f}, "
                    f"trajectories {metric(s, 'hoverslam_learner_trajectories_received_total'):.0f}")
+        # CURVE is on (components/curve): every pod got in with its key, none was refused.
+        self.check("CURVE: no client refused", metric(s, "hoverslam_learner_auth_failures_total")
+                   == 0, f"auth failures {metric(s, 'hoverslam_learner_auth_failures_total')}")
         for p in ACTOR_PODS:
             a = scrape(ip[p], 9101)
             self.check(f"{p} sends trajectories",
@@ -495,6 +537,8 @@ def main():
     parser.add_argument("--repo", default=os.path.normpath(os.path.join(here, "../../..")))
     parser.add_argument("--overlay", default="deploy/k8s/overlays/cpu")
     parser.add_argument("--keep", action="store_true", help="leave pods, volumes, network up")
+    parser.add_argument("--keygen", default=shutil.which("hoverslam-keygen"),
+                        help="hoverslam-keygen of this build (for the CURVE Secrets)")
     args = parser.parse_args()
 
     if shutil.which("podman") is None:
@@ -508,7 +552,10 @@ def main():
         print("SKIP: needs root: pod IPs on a podman bridge are reachable only for root's networks")
         return SKIP
 
-    smoke = Smoke(os.path.abspath(args.repo), args.overlay, args.keep)
+    if not args.keygen:
+        print("FAIL: no hoverslam-keygen: pass --keygen")
+        return 1
+    smoke = Smoke(os.path.abspath(args.repo), args.overlay, args.keep, args.keygen)
     conf = os.path.join(smoke.tmp, "containers.conf")
     with open(conf, "w") as f:
         f.write(CONTAINERS_CONF)
