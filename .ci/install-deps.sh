@@ -14,6 +14,8 @@ packages=(
   libbox2d-dev libeigen3-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   prometheus-cpp-dev libcli11-dev libspdlog-dev libgtest-dev
   libcairo2-dev libgif-dev
+  # learner: BLAKE2b checksums of checkpoints
+  libsodium-dev
   # learner: LibTorch with a fast BLAS (reference BLAS is 3-5x slower)
   libtorch-dev libopenblas0-pthread
   # tests: promtool and a real Prometheus server; an independent msgpack for interop
@@ -22,7 +24,9 @@ packages=(
 if [ "$tests" -eq 1 ]; then
   # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image
   packages+=(podman runc catatonit netavark aardvark-dns iptables uidmap slirp4netns
-             fuse-overlayfs mmdebstrap)
+             fuse-overlayfs mmdebstrap
+             # the fault suite's network cases: network namespaces, veth pairs, dropped packets
+             iproute2)
   # Manifest checks run on Node (Debian's, unless the machine already has one).
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi

@@ -37,12 +37,26 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
       trajectory_endpoint_(Endpoint(config.learner, config.trajectory_port)),
       weights_endpoint_(config.weights_endpoint.empty()
                             ? Endpoint(config.learner, config.weights_port)
-                            : config.weights_endpoint) {
+                            : config.weights_endpoint),
+      version_changed_at_(Now()) {
   config_.Validate();
   for (int i = 0; i < config.num_envs; ++i) rngs_.emplace_back(EnvSeed(~config.seed, i));
-  push_ = MakeTrajectoryPush(ctx_, trajectory_endpoint_, config.zmq);
-  push_.set(zmq::sockopt::sndtimeo, kPollMs);
-  sub_ = MakeWeightsSub(ctx_, weights_endpoint_, config.zmq);
+  const CurveClient curve = config_.curve.Load();  // throws naming a bad key file
+  if (curve.enabled()) spdlog::info("CURVE on: actor public key {}", curve.public_key);
+  push_ = std::make_unique<ClientConnection>(
+      ctx_, ChannelName(Channel::kTrajectories), trajectory_endpoint_,
+      [this, curve](const std::string& endpoint) {
+        zmq::socket_t s = MakeTrajectoryPush(ctx_, endpoint, config_.zmq, curve);
+        s.set(zmq::sockopt::sndtimeo, kPollMs);
+        return s;
+      },
+      config_.zmq, HooksFor(Channel::kTrajectories));
+  sub_ = std::make_unique<ClientConnection>(
+      ctx_, ChannelName(Channel::kWeights), weights_endpoint_,
+      [this, curve](const std::string& endpoint) {
+        return MakeWeightsSub(ctx_, endpoint, config_.zmq, curve);
+      },
+      config_.zmq, HooksFor(Channel::kWeights));
   traj_.actor = config.actor_id;
   traj_.env = "rocket";
   traj_.Resize(config.steps_per_message, config.num_envs, kObsDim, kActDim);
@@ -52,8 +66,28 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
 Actor::~Actor() {
   // Stopped by a signal: pending trajectories are not worth a slow shutdown, so
   // close at once. Finished (max_messages): let linger_ms flush what is queued.
-  if (interrupted_) push_.set(zmq::sockopt::linger, 0);
-  sub_.set(zmq::sockopt::linger, 0);
+  if (interrupted_) push_->socket().set(zmq::sockopt::linger, 0);
+  sub_->socket().set(zmq::sockopt::linger, 0);
+}
+
+ClientConnection::Hooks Actor::HooksFor(Channel channel) {
+  const int c = static_cast<int>(channel);
+  ClientConnection::Hooks hooks;
+  hooks.on_failure = [this, c](HandshakeFailure f) {
+    metrics_.auth_failures[c][static_cast<int>(f)]->Increment();
+  };
+  hooks.on_connected = [this, c](bool up) {
+    metrics_.connected[c]->Set(up ? 1 : 0);
+    if (!up) metrics_.disconnects.Increment();
+  };
+  return hooks;
+}
+
+void Actor::Tend() {
+  heartbeat_.Beat();
+  push_->Poll();
+  sub_->Poll();
+  metrics_.weights_age.Set(Now() - version_changed_at_);
 }
 
 uint64_t Actor::Run(const std::atomic<bool>& stop) {
@@ -64,7 +98,7 @@ uint64_t Actor::Run(const std::atomic<bool>& stop) {
   uint64_t sent = 0;
   double last_log = Now();
   while (!stop.load()) {
-    heartbeat_.Beat();
+    Tend();
     Collect();
     if (!Send(stop)) break;
     ++sent;
@@ -85,8 +119,8 @@ bool Actor::WaitForFirstWeights(const std::atomic<bool>& stop) {
   spdlog::info("actor {} waiting for weights from {}", config_.actor_id, weights_endpoint_);
   double last_log = Now();
   while (!stop.load() && !policy_) {
-    heartbeat_.Beat();
-    zmq::pollitem_t item{static_cast<void*>(sub_), 0, ZMQ_POLLIN, 0};
+    Tend();
+    zmq::pollitem_t item{static_cast<void*>(sub_->socket()), 0, ZMQ_POLLIN, 0};
     Interruptible([&] { return zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs)); });
     PollWeights();
     if (!policy_ && Now() - last_log >= config_.log_interval_s) {
@@ -100,7 +134,7 @@ bool Actor::WaitForFirstWeights(const std::atomic<bool>& stop) {
 void Actor::PollWeights() {
   zmq::message_t message;
   // CONFLATE keeps at most one queued message: the newest.
-  while (Interruptible([&] { return sub_.recv(message, zmq::recv_flags::dontwait); })) {
+  while (Interruptible([&] { return sub_->socket().recv(message, zmq::recv_flags::dontwait); })) {
     Adopt(message);
   }
 }
@@ -126,6 +160,7 @@ void Actor::Adopt(const zmq::message_t& message) {
   }
   policy_ = std::move(next);
   run_ = weights_.run;
+  version_changed_at_ = Now();
   metrics_.weights_received.Increment();
   metrics_.policy_version.Set(static_cast<double>(policy_->version()));
   spdlog::debug("using policy version {} of run {}", policy_->version(), run_);
@@ -176,10 +211,11 @@ bool Actor::Send(const std::atomic<bool>& stop) {
   wire::Encode(traj_, &bytes_);
   const double start = Now();
   while (!stop.load()) {
-    heartbeat_.Beat();
+    Tend();
     // Blocks up to kPollMs while the learner is away or its queue is full (the
     // high-water mark bounds memory); then retries, so SIGTERM is seen promptly.
-    if (Interruptible([&] { return push_.send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
+    if (Interruptible(
+            [&] { return push_->socket().send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
       const double blocked = Now() - start;
       metrics_.send_blocked_seconds.Increment(blocked);
       metrics_.trajectories_sent.Increment();

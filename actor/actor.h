@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "actor/actor_config.h"
 #include "actor/actor_metrics.h"
+#include "common/connection_monitor.h"
 #include "common/policy.h"
 #include "common/protocol.h"
 #include "common/vec_env.h"
@@ -27,6 +29,10 @@ class Actor {
   uint64_t Run(const std::atomic<bool>& stop);
 
  private:
+  // Everything a loop iteration owes besides its work, also while blocked on the
+  // learner: beat /healthz, follow the connections, publish the weights' age.
+  void Tend();
+  ClientConnection::Hooks HooksFor(Channel channel);
   bool WaitForFirstWeights(const std::atomic<bool>& stop);
   void PollWeights();  // non-blocking: adopts the newest valid weights, if any
   void Adopt(const zmq::message_t& message);
@@ -35,14 +41,15 @@ class Actor {
 
   ActorConfig config_;
   ActorMetrics metrics_;
-  Heartbeat& heartbeat_;  // beaten by every loop below: waiting on the learner is progress
+  Heartbeat& heartbeat_;  // beaten by Tend in every loop: waiting on the learner is progress
   VecEnv env_;
   std::vector<Rng> rngs_;  // action noise, one stream per env
   std::optional<Policy> policy_;
   std::string run_;  // training run of the weights in use
   zmq::context_t ctx_;
-  zmq::socket_t push_, sub_;
   std::string trajectory_endpoint_, weights_endpoint_;
+  std::unique_ptr<ClientConnection> push_, sub_;  // re-created after a refused handshake
+  double version_changed_at_;                     // when the policy version last changed
   wire::Trajectory traj_;
   wire::Weights weights_;  // decode scratch
   std::vector<char> bytes_;

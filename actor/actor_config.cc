@@ -24,6 +24,8 @@ void ActorConfig::Validate() const {
   Require(log_interval_s > 0, "--log-interval must be > 0");
   Require(health_timeout_s > 0, "--health-timeout must be > 0");
   Require(zmq.send_hwm > 0, "--zmq-send-hwm must be > 0");
+  zmq.Validate();
+  curve.Validate();
   env.Validate();
 }
 

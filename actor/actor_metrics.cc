@@ -15,6 +15,10 @@ prometheus::Histogram::BucketBoundaries LengthBuckets() {
 
 }  // namespace
 
+const char* ChannelName(Channel channel) {
+  return channel == Channel::kTrajectories ? "trajectories" : "weights";
+}
+
 ActorMetrics::ActorMetrics(MetricsServer& m)
     : env_steps(m.Counter("hoverslam_actor_env_steps_total", "Env steps taken (all envs).")),
       episode_return(m.Histogram("hoverslam_actor_episode_return",
@@ -33,7 +37,25 @@ ActorMetrics::ActorMetrics(MetricsServer& m)
       env_step_seconds(
           m.Counter("hoverslam_actor_env_step_seconds_total", "Time stepping the envs.")),
       weights_received(
-          m.Counter("hoverslam_actor_weights_received_total", "Weights messages accepted.")) {
+          m.Counter("hoverslam_actor_weights_received_total", "Weights messages accepted.")),
+      weights_age(m.Gauge("hoverslam_actor_weights_age_seconds",
+                          "Seconds since the policy version in use last changed (since start "
+                          "before the first).")),
+      disconnects(m.Counter("hoverslam_actor_disconnects_total",
+                            "Connections to the learner lost (heartbeat timeout, peer gone).")) {
+  for (int c = 0; c < kNumChannels; ++c) {
+    const std::string channel = ChannelName(static_cast<Channel>(c));
+    connected[c] = &m.Gauge("hoverslam_actor_connected",
+                            "1 while the connection to the learner is up (handshake done).",
+                            {{"channel", channel}});
+    for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f) {
+      auth_failures[c][f] = &m.Counter(
+          "hoverslam_actor_auth_failures_total",
+          "Handshakes the learner refused (key not authorized, CURVE at one end only).",
+          {{"channel", channel},
+           {"reason", std::string(HandshakeFailureName(static_cast<HandshakeFailure>(f)))}});
+    }
+  }
   episodes = CountersByOutcome(m, "hoverslam_actor_episodes_total", "Ended episodes by outcome.");
   weights_rejected = CountersByReason(m, "hoverslam_actor_weights_rejected_total",
                                       "Weights messages rejected, by reason.");

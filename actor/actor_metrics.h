@@ -4,9 +4,15 @@
 #include <array>
 #include <memory>
 
+#include "common/connection_monitor.h"
 #include "common/labelled_metrics.h"
 
 namespace hoverslam {
+
+// The actor's two connections to the learner (the `channel` label).
+enum class Channel { kTrajectories, kWeights, kCount };
+constexpr int kNumChannels = static_cast<int>(Channel::kCount);
+const char* ChannelName(Channel channel);
 
 // Thread-safe (prometheus-cpp metrics are); owned by the actor loop.
 struct ActorMetrics {
@@ -25,6 +31,17 @@ struct ActorMetrics {
   prometheus::Counter& weights_received;
   OutcomeCounters episodes{};
   ReasonCounters weights_rejected{};
+  // The learner's liveness, seen from here. Heartbeats are answered by ZeroMQ's I/O
+  // thread even when the learner's loop is stuck, so the age of the weights is the
+  // watchdog: it grows whenever no new version arrives.
+  prometheus::Gauge& weights_age;
+  // Connections lost (heartbeat timeout, learner gone), both channels.
+  prometheus::Counter& disconnects;
+  std::array<prometheus::Gauge*, kNumChannels> connected{};  // 1 while the handshake is done
+  // The learner refused our handshake, by channel and reason.
+  std::array<std::array<prometheus::Counter*, static_cast<int>(HandshakeFailure::kCount)>,
+             kNumChannels>
+      auth_failures{};
 };
 
 }  // namespace hoverslam

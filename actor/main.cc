@@ -41,11 +41,13 @@ int main(int argc, char** argv) {
   AddFlag(app, "--actor-id", &config.actor_id, "stable actor id (default: host name)");
   AddFlag(app, "--metrics-port", &config.metrics_port,
           "Prometheus /metrics and /healthz port (0: off)");
+  AddMetricsBindFlag(app, &config.metrics_bind);
   AddHealthFlag(app, &config.health_timeout_s);
   AddFlag(app, "--log-interval", &config.log_interval_s, "seconds between progress logs");
   AddFlag(app, "--max-messages", &config.max_messages, "stop after this many (0: never)");
   AddRocketFlags(app, &config.env);
   AddZmqFlags(app, &config.zmq);
+  AddCurveClientFlags(app, &config.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
   if (seed_flag->count() == 0) config.seed = SeedFromId(config.actor_id);
 
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   try {
     config.Validate();
-    MetricsServer metrics(config.metrics_port, config.health_timeout_s);
+    MetricsServer metrics(config.metrics_port, config.health_timeout_s, config.metrics_bind);
     Actor actor(config, metrics);
     actor.Run(g_stop);
   } catch (const std::exception& e) {

@@ -1,15 +1,18 @@
 // Wire protocol throughput: encode, decode+validate, and encode -> PUSH -> PULL ->
-// decode over ipc://, for one actor batch of T=128 steps x N=16 envs, against a
-// memcpy of the same bytes. Targets: 10 M decoded and 2 M end-to-end transitions/s.
+// decode over ipc://, plaintext and with CURVE, for one actor batch of T=128 steps x
+// N=16 envs, against a memcpy of the same bytes. Targets: 10 M decoded and 2 M
+// end-to-end transitions/s.
 #include <zmq.hpp>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -17,8 +20,10 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "common/curve.h"
 #include "common/protocol.h"
 #include "common/rng.h"
+#include "common/zap_authenticator.h"
 #include "common/zmq_sockets.h"
 
 namespace hoverslam::bench {
@@ -84,10 +89,10 @@ double ForAtLeast(Once&& once) {
 
 // Sends encoded copies of `msg` until `stop`; never blocks for long so it can stop.
 void Sender(zmq::context_t& ctx, const std::string& endpoint, const wire::Trajectory& msg,
-            const std::atomic<bool>& stop) {
+            const CurveClient& curve, const std::atomic<bool>& stop) {
   ZmqConfig config;
   config.linger_ms = 0;
-  zmq::socket_t push = MakeTrajectoryPush(ctx, endpoint, config);
+  zmq::socket_t push = MakeTrajectoryPush(ctx, endpoint, config, curve);
   std::vector<char> bytes;
   while (!stop.load(std::memory_order_relaxed)) {
     wire::Encode(msg, &bytes);
@@ -101,6 +106,39 @@ void Sender(zmq::context_t& ctx, const std::string& endpoint, const wire::Trajec
       }
     }
   }
+}
+
+// The end-to-end rate over `endpoint`: a sender thread encodes and pushes without
+// pause; this thread pulls and decodes. Each repeat measures the steady state.
+double IpcRate(zmq::context_t& ctx, const std::string& endpoint, const wire::Trajectory& msg,
+               const CurveServer& server, const CurveClient& client) {
+  const double transitions = static_cast<double>(msg.transitions());
+  const wire::Limits limits;
+  const wire::Expect expect{"bench-run", "rocket"};
+  wire::Trajectory decoded;
+  zmq::socket_t pull = MakeTrajectoryPull(ctx, endpoint, ZmqConfig{}, server);
+  std::atomic<bool> stop{false};
+  std::thread sender(Sender, std::ref(ctx), endpoint, std::cref(msg), client, std::cref(stop));
+  zmq::message_t frame;
+  auto receive_one = [&] {
+    if (!pull.recv(frame)) throw std::runtime_error("recv failed");
+    if (!wire::Decode(frame.data(), frame.size(), limits, expect, &decoded)) {
+      throw std::runtime_error("a received message does not decode");
+    }
+    return transitions;
+  };
+  receive_one();  // connected
+  const double rate = MedianRate(kRepeats, [&] { return ForAtLeast(receive_one); });
+  stop = true;
+  sender.join();
+  pull.set(zmq::sockopt::linger, 0);
+  pull.close();
+  return rate;
+}
+
+void WriteKey(const std::string& path, const std::string& key, mode_t mode) {
+  std::ofstream(path) << key << "\n";
+  if (chmod(path.c_str(), mode) != 0) throw std::runtime_error("cannot chmod " + path);
 }
 
 int Main() {
@@ -141,30 +179,26 @@ int Main() {
     });
   });
 
-  // End to end over ipc://: the sender thread encodes and pushes without pause;
-  // the receiver pulls and decodes. Each repeat measures the steady state.
+  // End to end over ipc://, plaintext and then with CURVE (encryption, and the
+  // learner's ZAP handler admitting the sender's key).
   char dir_template[] = "/tmp/hoverslam-bench-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
-  const std::string endpoint = std::string("ipc://") + dir_template + "/trajectories.sock";
+  const std::string dir = dir_template;
   zmq::context_t ctx;
-  zmq::socket_t pull = MakeTrajectoryPull(ctx, endpoint, ZmqConfig{});
-  std::atomic<bool> stop{false};
-  std::thread sender(Sender, std::ref(ctx), endpoint, std::cref(msg), std::cref(stop));
-  zmq::message_t frame;
-  auto receive_one = [&] {
-    if (!pull.recv(frame)) throw std::runtime_error("recv failed");
-    if (!wire::Decode(frame.data(), frame.size(), limits, expect, &decoded)) {
-      throw std::runtime_error("a received message does not decode");
-    }
-    return transitions;
-  };
-  receive_one();  // connected
-  const double ipc_rate = MedianRate(kRepeats, [&] { return ForAtLeast(receive_one); });
-  stop = true;
-  sender.join();
-  pull.set(zmq::sockopt::linger, 0);
-  pull.close();
-  std::filesystem::remove_all(dir_template);
+  const double ipc_rate =
+      IpcRate(ctx, "ipc://" + dir + "/plain.sock", msg, CurveServer{}, CurveClient{});
+  const CurveKeyPair server_keys = NewCurveKeyPair(), client_keys = NewCurveKeyPair();
+  std::filesystem::create_directory(dir + "/clients");
+  WriteKey(dir + "/learner.key", server_keys.secret_key, 0600);
+  WriteKey(dir + "/clients/actor.pub", client_keys.public_key, 0644);
+  double ipc_curve_rate = 0;
+  {
+    ZapAuthenticator zap(ctx, CurveServerFiles{dir + "/learner.key", dir + "/clients"}, {});
+    ipc_curve_rate = IpcRate(
+        ctx, "ipc://" + dir + "/curve.sock", msg, zap.Server("bench"),
+        CurveClient{server_keys.public_key, client_keys.secret_key, client_keys.public_key});
+  }
+  std::filesystem::remove_all(dir);
 
   std::printf(
       "wire protocol, one trajectory of T=%u x N=%u (%.0f transitions, D=%u, A=%u): %zu bytes\n",
@@ -176,15 +210,19 @@ int Main() {
   row("encode", encode_rate);
   row("decode + validate", decode_rate);
   row("encode->PUSH->PULL->decode ipc", ipc_rate);
+  row("  the same with CURVE", ipc_curve_rate);
   std::printf("%-32s %16s %12.1f\n", "memcpy (baseline)", "", memcpy_rate / 1e6);
   std::printf("decode %.2fx of its 10 M/s target, ipc %.2fx of its 2 M/s target (median of %d)\n",
               decode_rate / kDecodeTarget, ipc_rate / kIpcTarget, kRepeats);
+  std::printf("CURVE ipc runs at %.2fx plaintext ipc (%.2fx of the 2 M/s target)\n",
+              ipc_curve_rate / ipc_rate, ipc_curve_rate / kIpcTarget);
   std::printf(
       "{\"bench\":\"protocol\",\"encode_transitions_per_s\":%.0f,\"decode_transitions_per_s\":%.0f,"
-      "\"ipc_transitions_per_s\":%.0f,\"memcpy_bytes_per_s\":%.0f,\"message_bytes\":%zu,"
-      "\"decode_vs_target\":%.3f,\"ipc_vs_target\":%.3f}\n",
-      encode_rate, decode_rate, ipc_rate, memcpy_rate, message_bytes, decode_rate / kDecodeTarget,
-      ipc_rate / kIpcTarget);
+      "\"ipc_transitions_per_s\":%.0f,\"ipc_curve_transitions_per_s\":%.0f,"
+      "\"memcpy_bytes_per_s\":%.0f,\"message_bytes\":%zu,\"decode_vs_target\":%.3f,"
+      "\"ipc_vs_target\":%.3f,\"curve_vs_plain\":%.3f}\n",
+      encode_rate, decode_rate, ipc_rate, ipc_curve_rate, memcpy_rate, message_bytes,
+      decode_rate / kDecodeTarget, ipc_rate / kIpcTarget, ipc_curve_rate / ipc_rate);
   return 0;
 }
 

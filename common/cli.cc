@@ -39,6 +39,29 @@ void AddZmqFlags(CLI::App& app, ZmqConfig* c) {
   AddFlag(app, "--zmq-recv-hwm", &c->recv_hwm, "messages queued on receive");
   AddFlag(app, "--zmq-max-message-bytes", &c->max_message_bytes,
           "largest inbound message ZeroMQ accepts");
+  AddFlag(app, "--zmq-heartbeat-ivl", &c->heartbeat_ivl_ms,
+          "ms between ZMTP heartbeats on every connection (0: none)");
+  AddFlag(app, "--zmq-heartbeat-timeout", &c->heartbeat_timeout_ms,
+          "ms: drop a connection whose peer is silent this long");
+  AddFlag(app, "--zmq-heartbeat-ttl", &c->heartbeat_ttl_ms,
+          "ms: the peer drops us after this long without traffic");
+  AddFlag(app, "--zmq-refused-retry", &c->refused_retry_ms,
+          "ms to the first retry after the peer refused the handshake");
+  AddFlag(app, "--zmq-refused-retry-max", &c->refused_retry_max_ms,
+          "ms: that retry's back-off doubles up to this");
+}
+
+void AddCurveClientFlags(CLI::App& app, CurveClientFiles* files) {
+  AddFlag(app, "--curve-server-key-file", &files->server_key_file,
+          "the learner's CURVE public key (Z85); with --curve-secret-key-file turns CURVE on");
+  AddFlag(app, "--curve-secret-key-file", &files->secret_key_file,
+          "this process's CURVE secret key (Z85, mode 0600); its public key is derived");
+}
+
+void AddMetricsBindFlag(CLI::App& app, std::string* bind) {
+  AddFlag(app, "--metrics-bind", bind,
+          "address /metrics and /healthz listen on: * (every interface, as a pod needs), or "
+          "one address such as 127.0.0.1");
 }
 
 void AddHealthFlag(CLI::App& app, double* timeout_s) {

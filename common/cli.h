@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "common/curve.h"
 #include "common/rocket_config.h"
 #include "common/zmq_sockets.h"
 
@@ -23,8 +24,14 @@ CLI::Option* AddFlag(CLI::App& app, const std::string& name, T* value, const std
 // --env-* flags for the task parameters users most often change.
 void AddRocketFlags(CLI::App& app, RocketConfig* config);
 
-// --zmq-* flags for socket tuning.
+// --zmq-* flags for socket tuning, heartbeats included.
 void AddZmqFlags(CLI::App& app, ZmqConfig* config);
+
+// --curve-server-key-file and --curve-secret-key-file of a connecting process.
+void AddCurveClientFlags(CLI::App& app, CurveClientFiles* files);
+
+// --metrics-bind: the address /metrics and /healthz listen on (* = every interface).
+void AddMetricsBindFlag(CLI::App& app, std::string* bind);
 
 // --health-timeout: seconds without main-loop progress before /healthz answers 503.
 void AddHealthFlag(CLI::App& app, double* timeout_s);

@@ -9,6 +9,10 @@
 
 namespace hoverslam {
 
+// --metrics-bind's default, every interface: what a pod needs, so the kubelet and
+// Prometheus can reach /healthz and /metrics.
+constexpr const char* kAllInterfaces = "*";
+
 // --health-timeout's default: far above one PPO update of the default net (0.2-1 s on a CPU).
 constexpr double kDefaultHealthTimeoutS = 60;
 

@@ -21,9 +21,6 @@
 
 namespace hoverslam {
 
-// Every interface: what a pod needs, so the kubelet and Prometheus can reach it.
-constexpr const char* kAllInterfaces = "*";
-
 // Thread-safe (prometheus-cpp metrics are). Serves /metrics and /healthz on
 // bind:port (port 0: not served; bind "*" or "" is every IPv4 interface, else an
 // IPv4/IPv6 address or a host name, e.g. 127.0.0.1 to keep metrics off the network);

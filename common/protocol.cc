@@ -3,6 +3,7 @@
 #include <msgpack.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 
@@ -13,8 +14,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 namespace hoverslam::wire {
 namespace {
-
-constexpr float kMaxAbsLogStd = 20.0f;  // exp(20) = 5e8: beyond any sane policy
 
 // msgpack::packer output into a reused std::vector<char>.
 struct VectorWriter {
@@ -78,6 +77,35 @@ DecodeResult CheckCommon(const Fields& f, std::string_view type, const Limits& l
   }
   run->assign(got_run);
   env->assign(got_env);
+  return {};
+}
+
+// obs_dim and act_dim against the receiver's model, when it names one.
+DecodeResult CheckDims(uint32_t obs_dim, uint32_t act_dim, const Expect& expect) {
+  if ((expect.obs_dim != 0 && obs_dim != expect.obs_dim) ||
+      (expect.act_dim != 0 && act_dim != expect.act_dim)) {
+    return {Reject::kWrongDims, "obs_dim " + std::to_string(obs_dim) + ", act_dim " +
+                                    std::to_string(act_dim) + ", expected " +
+                                    std::to_string(expect.obs_dim) + " and " +
+                                    std::to_string(expect.act_dim)};
+  }
+  return {};
+}
+
+std::string Num(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", v);
+  return text;
+}
+
+// Every |v| <= bound (finite values only: Decode has rejected the rest).
+DecodeResult WithinAbs(const std::vector<float>& values, float bound, std::string_view key) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::fabs(values[i]) > bound) {
+      return {Reject::kOutOfRange, std::string(key) + "[" + std::to_string(i) +
+                                       "] = " + Num(values[i]) + ", beyond " + Num(bound)};
+    }
+  }
   return {};
 }
 
@@ -193,6 +221,12 @@ std::string_view RejectName(Reject reason) {
       return "stale";
     case Reject::kFuture:
       return "future";
+    case Reject::kWrongDims:
+      return "wrong_dims";
+    case Reject::kOutOfRange:
+      return "out_of_range";
+    case Reject::kCount:
+      break;
   }
   return "unknown";
 }
@@ -305,6 +339,7 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     if (auto r = Dim(f, "num_envs", limits.max_envs, &n); !r) return r;
     if (auto r = Dim(f, "obs_dim", limits.max_obs_dim, &d); !r) return r;
     if (auto r = Dim(f, "act_dim", limits.max_act_dim, &a); !r) return r;
+    if (auto r = CheckDims(d, a, expect); !r) return r;
     if (uint64_t{t} * n > limits.max_transitions) {
       return {Reject::kTooLarge, "num_steps * num_envs " + std::to_string(uint64_t{t} * n)};
     }
@@ -354,6 +389,7 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     if (auto r = f.Uint("policy_version", &m->policy_version); !r) return r;
     if (auto r = Dim(f, "obs_dim", limits.max_obs_dim, &m->obs_dim); !r) return r;
     if (auto r = Dim(f, "act_dim", limits.max_act_dim, &m->act_dim); !r) return r;
+    if (auto r = CheckDims(m->obs_dim, m->act_dim, expect); !r) return r;
     std::string_view activation;
     if (auto r = f.Str("activation", limits.max_string, &activation); !r) return r;
     const std::optional<Activation> act = ActivationFromName(activation);
@@ -406,6 +442,34 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     }
     return DecodeResult{};
   });
+}
+
+LogpRange BehaviourLogpRange(uint32_t act_dim, const ValueBounds& bounds) {
+  const double half_log_2pi = 0.5 * std::log(2.0 * M_PI);
+  const double a = act_dim, sigmas = bounds.max_sigmas, log_std = bounds.max_log_std;
+  return {-a * (0.5 * sigmas * sigmas + log_std + half_log_2pi), a * (log_std - half_log_2pi)};
+}
+
+DecodeResult CheckValues(const Trajectory& m, const ValueBounds& bounds) {
+  if (auto r = WithinAbs(m.obs, bounds.max_abs_obs, "obs"); !r) return r;
+  if (auto r = WithinAbs(m.final_obs, bounds.max_abs_obs, "final_obs"); !r) return r;
+  if (auto r = WithinAbs(m.actions, bounds.max_abs_action, "actions"); !r) return r;
+  if (auto r = WithinAbs(m.rewards, bounds.max_abs_reward, "rewards"); !r) return r;
+  const LogpRange range = BehaviourLogpRange(m.act_dim, bounds);
+  for (size_t i = 0; i < m.logp.size(); ++i) {
+    if (!(m.logp[i] >= range.min && m.logp[i] <= range.max)) {
+      return {Reject::kOutOfRange, "logp[" + std::to_string(i) + "] = " + Num(m.logp[i]) +
+                                       ", outside [" + Num(range.min) + ", " + Num(range.max) +
+                                       "]"};
+    }
+  }
+  for (const EpisodeSummary& e : m.episodes) {
+    if (std::fabs(e.episode_return) > bounds.max_abs_return) {
+      return {Reject::kOutOfRange, "episodes[].return = " + Num(e.episode_return) + ", beyond " +
+                                       Num(bounds.max_abs_return)};
+    }
+  }
+  return {};
 }
 
 Reject CheckPolicyVersion(uint64_t version, uint64_t current, uint64_t max_lag) {

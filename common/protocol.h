@@ -23,6 +23,10 @@
 //   layers array of {in uint, out uint, w bin f32 [out, in], b bin f32 [out]}, input to output
 //   log_std bin f32 [A] in [-20, 20] | obs_mean, obs_var bin f32 [D] | obs_clip f32
 //   The policy sees clip((obs - mean) / sqrt(var + 1e-8), -obs_clip, obs_clip).
+//
+// A message that breaks a rule is rejected whole, under one Reject reason. Decode checks
+// the format and Expect (run, env, dims); CheckValues then checks that a trajectory's
+// finite values are ones this task can produce (ValueBounds).
 #pragma once
 
 #include <cstddef>
@@ -38,6 +42,7 @@ namespace hoverslam::wire {
 
 constexpr uint32_t kProtocolVersion = 1;
 constexpr float kObsVarEpsilon = 1e-8f;
+constexpr float kMaxAbsLogStd = 20.0f;  // |log_std| bound of weights; exp(20) = 5e8
 
 // Why a message was rejected. Names are stable metric labels.
 enum class Reject : uint8_t {
@@ -55,8 +60,11 @@ enum class Reject : uint8_t {
   kInvalidValue,   // flag not 0/1, unknown outcome or activation, bad final_idx, negative var
   kStale,          // policy_version older than the learner's by more than max_policy_lag
   kFuture,         // policy_version newer than the learner's
+  kWrongDims,      // obs_dim or act_dim differs from Expect's (the learner's model)
+  kOutOfRange,     // finite, but outside what the task can produce (ValueBounds)
+  kCount,          // not a reason: the number of values above
 };
-constexpr int kNumRejectReasons = 14;
+constexpr int kNumRejectReasons = static_cast<int>(Reject::kCount);  // kNone included
 
 // snake_case name of a reason: "malformed", "missing_key", ... ("none" for kNone).
 std::string_view RejectName(Reject reason);
@@ -125,11 +133,36 @@ struct Weights {
   float obs_clip = 10.0f;
 };
 
-// What a receiver requires of a message's common keys; an empty string accepts any.
+// What a receiver requires of a message's common keys and shapes; an empty string or a 0
+// accepts any.
 struct Expect {
   std::string run;
   std::string env = "rocket";
+  uint32_t obs_dim = 0;  // D of the receiver's model: other D is wrong_dims
+  uint32_t act_dim = 0;  // A of the receiver's model: other A is wrong_dims
 };
+
+// The values a trajectory of this task can hold. Decode only requires them to be finite; a
+// finite 1e30 reward or a behaviour log-probability of -1e30 still drives PPO to NaN, so a
+// learner also applies CheckValues. Defaults are generous for the rocket (world 80 m x 45 m,
+// rewards of at most a few hundred per step, actions clipped to [-1, 1]).
+struct ValueBounds {
+  float max_abs_obs = 1e4f;           // |obs|, |final_obs|
+  float max_abs_action = 1e4f;        // |actions|, the raw samples before the env's clip
+  float max_abs_reward = 1e4f;        // |rewards| per step
+  float max_abs_return = 1e7f;        // |episodes[].return|
+  float max_log_std = kMaxAbsLogStd;  // |log_std| any behaviour policy can have
+  float max_sigmas = 30.0f;           // |a - mu| / sigma of a real sample: P(beyond) < 1e-197
+};
+
+// The behaviour log-probabilities a Gaussian policy with |log_std| <= max_log_std can report
+// for A action dimensions: logp = sum_j [-0.5 z_j^2 - log_std_j - 0.5 log(2 pi)], so
+//   max = A (max_log_std - 0.5 log(2 pi))                                (z = 0, narrowest)
+//   min = -A (0.5 max_sigmas^2 + max_log_std + 0.5 log(2 pi))            (|z| = max_sigmas, widest)
+struct LogpRange {
+  double min, max;
+};
+LogpRange BehaviourLogpRange(uint32_t act_dim, const ValueBounds& bounds);
 
 // Result of Decode: kNone on success, else the reason and a short human message.
 struct DecodeResult {
@@ -149,6 +182,9 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
                     Trajectory* out);
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Weights* out);
+
+// kOutOfRange naming the first value of a decoded trajectory outside `bounds`, else kNone.
+DecodeResult CheckValues(const Trajectory& msg, const ValueBounds& bounds);
 
 // The learner's freshness rule: kStale if version + max_lag < current, kFuture if
 // version > current, else kNone.

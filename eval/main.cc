@@ -32,6 +32,7 @@ struct Flags {
   int render_episodes = 3;
   bool watch = false;                                // the evaluator service instead of one run
   int metrics_port = 9102;                           // --watch: /metrics and /healthz
+  std::string metrics_bind = kAllInterfaces;         // --watch: address of the metrics port
   double health_timeout_s = kDefaultHealthTimeoutS;  // --watch: /healthz fails after this long
 };
 
@@ -53,7 +54,7 @@ int RunWatch(const Flags& flags, const WatchConfig& watch, const EvalConfig& con
   config.Validate();
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
-  MetricsServer metrics(flags.metrics_port, flags.health_timeout_s);
+  MetricsServer metrics(flags.metrics_port, flags.health_timeout_s, flags.metrics_bind);
   Watch(watch, config, metrics, g_stop);
   return 0;
 }
@@ -133,8 +134,10 @@ int main(int argc, char** argv) {
           "--watch: directory of best.msgpack, best.json and evals.jsonl");
   AddFlag(app, "--metrics-port", &flags.metrics_port,
           "--watch: Prometheus /metrics and /healthz port (0: off)");
+  AddMetricsBindFlag(app, &flags.metrics_bind);
   AddHealthFlag(app, &flags.health_timeout_s);
   AddZmqFlags(app, &watch.zmq);
+  AddCurveClientFlags(app, &watch.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code == 0 ? 0 : 2;
 
   if (flags.watch) {

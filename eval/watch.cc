@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/connection_monitor.h"
 #include "common/files.h"
 #include "common/labelled_metrics.h"
 #include "common/protocol.h"
@@ -77,7 +78,15 @@ struct WatchMetrics {
                                    "New policy versions received from the learner.")),
         best_writes(m.Counter("hoverslam_eval_best_writes_total", "New best policies written.")),
         write_failures(m.Counter("hoverslam_eval_write_failures_total",
-                                 "Failed writes of best.msgpack, best.json or evals.jsonl.")) {
+                                 "Failed writes of best.msgpack, best.json or evals.jsonl.")),
+        connected(m.Gauge("hoverslam_eval_connected",
+                          "1 while the weights connection to the learner is up.")) {
+    for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f) {
+      auth_failures[f] = &m.Counter(
+          "hoverslam_eval_auth_failures_total",
+          "Handshakes the learner refused (key not authorized, CURVE at one end only).",
+          {{"reason", std::string(HandshakeFailureName(static_cast<HandshakeFailure>(f)))}});
+    }
     for (Outcome o : kEndedOutcomes) {
       outcome_rate[static_cast<int>(o)] =
           &m.Gauge("hoverslam_eval_outcome_rate", "Fraction of the newest evaluation by outcome.",
@@ -121,6 +130,8 @@ struct WatchMetrics {
   prometheus::Counter& weights_received;
   prometheus::Counter& best_writes;
   prometheus::Counter& write_failures;
+  prometheus::Gauge& connected;
+  std::array<prometheus::Counter*, static_cast<int>(HandshakeFailure::kCount)> auth_failures{};
   std::array<prometheus::Gauge*, kNumOutcomes> outcome_rate{};  // by Outcome; [kNone] unused
   ReasonCounters weights_rejected{};
 };
@@ -155,6 +166,8 @@ void WatchConfig::Validate() const {
   require(weights_port > 0 && weights_port < 65536, "--weights-port must be in 1..65535");
   require(std::isfinite(every_s) && every_s > 0, "--every-s must be > 0");
   require(!best_dir.empty(), "--watch needs --best-dir, where best.msgpack is kept");
+  zmq.Validate();
+  curve.Validate();
 }
 
 bool Better(const EvalSummary& a, const EvalSummary& b) {
@@ -243,7 +256,18 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
 
   zmq::context_t ctx(1);
   const std::string endpoint = Endpoint(watch.learner, watch.weights_port);
-  zmq::socket_t sub = MakeWeightsSub(ctx, endpoint, watch.zmq);
+  const CurveClient curve = watch.curve.Load();  // throws naming a bad key file
+  if (curve.enabled()) spdlog::info("CURVE on: evaluator public key {}", curve.public_key);
+  ClientConnection::Hooks hooks;
+  hooks.on_failure = [&](HandshakeFailure f) {
+    metrics.auth_failures[static_cast<int>(f)]->Increment();
+  };
+  hooks.on_connected = [&](bool up) { metrics.connected.Set(up ? 1 : 0); };
+  // Re-created after a refused handshake (a key authorized late), like the actor's.
+  ClientConnection connection(
+      ctx, "weights", endpoint,
+      [&](const std::string& e) { return MakeWeightsSub(ctx, e, watch.zmq, curve); }, watch.zmq,
+      hooks);
   spdlog::info("evaluating the newest policy from {} every {:g} s on {} episodes (seed {})",
                endpoint, watch.every_s, eval.episodes, eval.seed);
 
@@ -256,6 +280,8 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
   wire::Weights scratch;
   while (!stop.load()) {
     heartbeat.Beat();
+    connection.Poll();
+    zmq::socket_t& sub = connection.socket();
     zmq::pollitem_t item{static_cast<void*>(sub), 0, ZMQ_POLLIN, 0};
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(kPollMs));

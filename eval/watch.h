@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/metrics.h"
 #include "common/zmq_sockets.h"
 #include "eval/evaluate.h"
@@ -22,6 +23,7 @@ struct WatchConfig {
   double every_s = 30;                // seconds between evaluations of a new policy
   std::string best_dir;               // best.msgpack, best.json and evals.jsonl go here
   ZmqConfig zmq;                      // socket tuning
+  CurveClientFiles curve;             // CURVE keys; none: plaintext
 
   // Throws std::invalid_argument naming the flag of the first bad field.
   void Validate() const;

@@ -1,11 +1,15 @@
 #include "learner/checkpoint.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -15,15 +19,75 @@ namespace hoverslam::learner {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int64_t kFormat = 1;  // bump when the layout below changes
+// 2: the file ends in the checksum trailer. Files of format 1 (no trailer) still load.
+constexpr int64_t kFormat = 2;
+constexpr int64_t kUnsealedFormat = 1;
 constexpr const char* kPrefix = "ckpt-";
 constexpr const char* kSuffix = ".pt";
+constexpr const char* kFloorFile = "version-floor";
+constexpr const char* kTempSuffix = ".tmp";  // WriteFileAtomic's temp file
+
+// Trailer: magic, then the archive's length and BLAKE2b-256 digest.
+constexpr char kMagic[8] = {'h', 's', 'c', 'k', 'p', 't', '\0', '\2'};
+constexpr size_t kDigestBytes = crypto_generichash_BYTES;  // 32
+constexpr size_t kTrailerBytes = sizeof(kMagic) + 8 + kDigestBytes;
+static_assert(kDigestBytes == 32, "BLAKE2b-256");
 
 std::string CheckpointName(uint64_t version) {
   char name[40];
   std::snprintf(name, sizeof(name), "%s%012llu%s", kPrefix,
                 static_cast<unsigned long long>(version), kSuffix);
   return name;
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
+}
+
+std::string Digest(std::string_view bytes) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialised");
+  std::string digest(kDigestBytes, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr,
+                     0);
+  return digest;
+}
+
+// Appends the trailer to an archive's bytes.
+void Seal(std::string* bytes) {
+  const uint64_t size = bytes->size();
+  const std::string digest = Digest(*bytes);
+  bytes->append(kMagic, sizeof(kMagic));
+  for (int i = 0; i < 8; ++i) bytes->push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+  bytes->append(digest);
+}
+
+// The archive in a file's bytes. A file without the magic at its end is taken whole
+// (`sealed` false: format 1, or a torn file that the archive's format check refuses); one
+// with the magic must match its length and digest, else this throws.
+std::string_view Unseal(const std::string& bytes, bool* sealed) {
+  *sealed = bytes.size() >= kTrailerBytes &&
+            std::memcmp(bytes.data() + bytes.size() - kTrailerBytes, kMagic, sizeof(kMagic)) == 0;
+  if (!*sealed) return bytes;
+  const size_t payload = bytes.size() - kTrailerBytes;
+  const char* trailer = bytes.data() + payload + sizeof(kMagic);
+  uint64_t size = 0;
+  for (int i = 0; i < 8; ++i) size |= uint64_t{static_cast<unsigned char>(trailer[i])} << (8 * i);
+  if (size != payload) throw std::runtime_error("length in the trailer does not match the file");
+  const std::string_view archive(bytes.data(), payload);
+  if (Digest(archive) != std::string_view(trailer + 8, kDigestBytes)) {
+    throw std::runtime_error("checksum mismatch: the file is damaged");
+  }
+  return archive;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error("cannot read");
+  return bytes;
 }
 
 torch::Tensor StringTensor(const std::string& s) {
@@ -41,6 +105,44 @@ torch::Tensor Read(torch::serialize::InputArchive& in, const std::string& key) {
   torch::Tensor t;
   in.read(key, t);
   return t;
+}
+
+// Loads one checkpoint file into `trainer`; throws, leaving it partly loaded, on any fault.
+TrainingState Load(const std::string& path, const TrainerSnapshot& before, Trainer* trainer) {
+  const std::string bytes = ReadWholeFile(path);
+  bool sealed = false;
+  const std::string_view payload = Unseal(bytes, &sealed);
+  if (!sealed) spdlog::warn("{} has no checksum trailer: a format-1 file, or a torn one", path);
+  torch::serialize::InputArchive archive, model, optimizer;
+  archive.load_from(payload.data(), payload.size(), trainer->device());
+  const int64_t format = Read(archive, "format").item<int64_t>();
+  if (format != (sealed ? kFormat : kUnsealedFormat)) {
+    throw std::runtime_error(sealed || format != kFormat ? "unknown checkpoint format"
+                                                         : "its checksum trailer is missing");
+  }
+  archive.read("model", model);
+  archive.read("optimizer", optimizer);
+  ObsNormalizer::State norm{Read(archive, "normalizer_mean").cpu(),
+                            Read(archive, "normalizer_var").cpu(),
+                            Read(archive, "normalizer_count").item<double>()};
+  TrainingState state;
+  state.version = static_cast<uint64_t>(Read(archive, "version").item<int64_t>());
+  state.env_steps = static_cast<uint64_t>(Read(archive, "env_steps").item<int64_t>());
+  state.run = TensorString(Read(archive, "run"));
+  const double lr = Read(archive, "lr").item<double>();
+  trainer->model()->load(model);
+  // Module::load takes a tensor of any shape: a model of other sizes must not pass.
+  const std::vector<torch::Tensor> parameters = trainer->model()->parameters();
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    if (parameters[i].sizes() != before.parameters[i].sizes()) {
+      throw std::runtime_error("a model of other dims or sizes");
+    }
+  }
+  trainer->optimizer().load(optimizer);
+  trainer->normalizer().Load(norm);
+  trainer->set_lr(lr);
+  if (std::optional<std::string> problem = trainer->Problem()) throw std::runtime_error(*problem);
+  return state;
 }
 
 }  // namespace
@@ -63,12 +165,12 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   archive.write("run", StringTensor(state.run));
   archive.write("format", torch::tensor(kFormat));
 
+  std::ostringstream stream;
+  archive.save_to(stream);
+  std::string bytes = stream.str();
+  Seal(&bytes);
   const std::string path = (fs::path(dir) / CheckpointName(state.version)).string();
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  SyncPath(tmp);
-  fs::rename(tmp, path);  // atomic: readers see the old file or the whole new one
-  SyncDirectory(dir);
+  WriteFileAtomic(path, bytes);  // readers see the old file or the whole new one
 
   std::vector<char> policy;
   wire::Encode(trainer.Export(state.version, state.run, "rocket"), &policy);
@@ -85,8 +187,7 @@ std::vector<std::string> ListCheckpoints(const std::string& dir) {
   if (!fs::is_directory(dir)) return found;
   for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind(kPrefix, 0) == 0 && name.size() > 3 &&
-        name.compare(name.size() - 3, 3, kSuffix) == 0) {
+    if (e.is_regular_file() && name.rfind(kPrefix, 0) == 0 && EndsWith(name, kSuffix)) {
       found.push_back(e.path().string());
     }
   }
@@ -95,37 +196,84 @@ std::vector<std::string> ListCheckpoints(const std::string& dir) {
   return found;
 }
 
+void RemoveTempFiles(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, error)) {
+    const std::string name = e.path().filename().string();
+    const bool ours =
+        (name.rfind(kPrefix, 0) == 0 && EndsWith(name, std::string(kSuffix) + kTempSuffix)) ||
+        name == std::string("policy.msgpack") + kTempSuffix ||
+        name == std::string(kFloorFile) + kTempSuffix;
+    if (ours && e.is_regular_file(error) && fs::remove(e.path(), error)) {
+      spdlog::warn("removed {}, left by an interrupted write", e.path().string());
+    }
+  }
+}
+
 std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer) {
+  RemoveTempFiles(dir);
+  const TrainerSnapshot before = trainer->Snapshot();
   for (const std::string& path : ListCheckpoints(dir)) {
     try {
-      torch::serialize::InputArchive archive, model, optimizer;
-      archive.load_from(path, trainer->device());
-      if (Read(archive, "format").item<int64_t>() != kFormat) {
-        throw std::runtime_error("unknown checkpoint format");
-      }
-      archive.read("model", model);
-      archive.read("optimizer", optimizer);
-      ObsNormalizer::State norm{Read(archive, "normalizer_mean").cpu(),
-                                Read(archive, "normalizer_var").cpu(),
-                                Read(archive, "normalizer_count").item<double>()};
-      TrainingState state;
-      state.version = static_cast<uint64_t>(Read(archive, "version").item<int64_t>());
-      state.env_steps = static_cast<uint64_t>(Read(archive, "env_steps").item<int64_t>());
-      state.run = TensorString(Read(archive, "run"));
-      const double lr = Read(archive, "lr").item<double>();
-      trainer->model()->load(model);
-      trainer->optimizer().load(optimizer);
-      trainer->normalizer().Load(norm);
-      trainer->set_lr(lr);
+      const TrainingState state = Load(path, before, trainer);
       spdlog::info("resumed from {}: version {}, run {}, lr {:.3g}", path, state.version, state.run,
-                   lr);
+                   trainer->lr());
       return state;
     } catch (const std::exception& e) {
-      spdlog::error("checkpoint {} is unreadable ({}); trying the previous one", path,
+      trainer->Restore(before);
+      spdlog::error("checkpoint {} is refused ({}); trying the previous one", path,
                     std::string(e.what()).substr(0, 200));
     }
   }
   return std::nullopt;
+}
+
+VersionFloor::VersionFloor(std::string dir) : dir_(std::move(dir)) {
+  if (dir_.empty()) return;
+  const std::string path = (fs::path(dir_) / kFloorFile).string();
+  if (!fs::exists(path)) return;
+  std::string text;
+  try {
+    text = ReadWholeFile(path);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot read " + path + ": " + e.what());
+  }
+  // Written whole by WriteFileAtomic: anything but digits and a newline is damage.
+  const bool digits = text.size() >= 2 && text.size() <= 21 && text.back() == '\n' &&
+                      text.find_first_not_of("0123456789") == text.size() - 1;
+  try {
+    if (digits) floor_ = std::stoull(text);
+  } catch (const std::out_of_range&) {
+    floor_ = 0;
+  }
+  if (!digits || floor_ == 0) {
+    throw std::runtime_error(path + " does not hold a version number; write one above the " +
+                             "highest version this run ever published (or remove it if none " +
+                             "was)");
+  }
+}
+
+uint64_t VersionFloor::Resume(std::optional<uint64_t> checkpoint_version) const {
+  if (!checkpoint_version) return floor_;
+  if (*checkpoint_version + 1 == floor_) return *checkpoint_version;
+  return std::max(*checkpoint_version, floor_);
+}
+
+void VersionFloor::Reserve(uint64_t version) {
+  if (dir_.empty() || version < floor_) return;
+  Write(version + kBlock);
+}
+
+void VersionFloor::Lower(uint64_t version) {
+  if (dir_.empty() || version + 1 == floor_) return;
+  Write(version + 1);
+}
+
+void VersionFloor::Write(uint64_t floor) {
+  fs::create_directories(dir_);
+  WriteFileAtomic((fs::path(dir_) / kFloorFile).string(), std::to_string(floor) + "\n");
+  floor_ = floor;
 }
 
 }  // namespace hoverslam::learner

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "common/zap_authenticator.h"
 #include "learner/checkpoint.h"
 #include "learner/publisher.h"
 #include "learner/receiver.h"
@@ -51,58 +52,103 @@ struct Learner::Impl {
   MetricsServer metrics_server;
   LearnerMetrics metrics;
   zmq::context_t ctx{1};
+  std::unique_ptr<ZapAuthenticator> zap;  // CURVE: before the sockets it guards; null if off
   TrajectoryQueue queue;
+  VersionFloor version_floor;  // versions at or above it were never published
   std::unique_ptr<Receiver> receiver;
   std::unique_ptr<Publisher> publisher;
 
   explicit Impl(const LearnerConfig& c)
       : config(c),
         device(ResolveDevice(c.device)),
-        metrics_server(c.metrics_port, c.health_timeout_s),
+        metrics_server(c.metrics_port, c.health_timeout_s, c.metrics_bind),
         metrics(metrics_server),
-        queue(c.queue_capacity) {
+        queue(c.queue_capacity),
+        version_floor(c.checkpoint_dir) {
     if (c.threads > 0) torch::set_num_threads(c.threads);
     torch::manual_seed(c.seed);
     trainer = std::make_unique<Trainer>(kObsDim, kActDim, c.ppo, device);
     Restore();
-    ReceiverOptions options{BindEndpoint(c.trajectory_endpoint, c.bind, c.trajectory_port), c.zmq,
-                            c.limits, state.run, c.max_policy_lag};
+    zap = MakeZapAuthenticator(ctx, c.curve, metrics_server, "hoverslam_learner");
+    ReceiverOptions options;
+    options.endpoint = BindEndpoint(c.trajectory_endpoint, c.bind, c.trajectory_port);
+    options.zmq = c.zmq;
+    options.limits = c.limits;
+    options.run = state.run;
+    options.max_policy_lag = c.max_policy_lag;
+    options.obs_dim = kObsDim;
+    options.act_dim = kActDim;
+    options.curve = ServerCurve(zap.get(), "trajectories");
     receiver = std::make_unique<Receiver>(ctx, options, &queue, &metrics);
     receiver->SetVersion(state.version);
-    publisher =
-        std::make_unique<Publisher>(ctx, BindEndpoint(c.weights_endpoint, c.bind, c.weights_port),
-                                    c.zmq, c.republish_s, &metrics);
-    PublishWeights();
+    publisher = std::make_unique<Publisher>(
+        ctx, BindEndpoint(c.weights_endpoint, c.bind, c.weights_port), c.zmq, c.republish_s,
+        &metrics, ServerCurve(zap.get(), "weights"));
+    // At start-up a checkpoint directory that cannot take the version floor is fatal.
+    if (!PublishWeights()) throw std::runtime_error("the restored weights cannot be published");
     spdlog::info("learner run {} on {}, version {}, trajectories on {}, weights on {}", state.run,
                  device.str(), state.version, options.endpoint,
                  BindEndpoint(c.weights_endpoint, c.bind, c.weights_port));
   }
 
   void Restore() {
+    std::optional<uint64_t> restored;
     if (!config.checkpoint_dir.empty()) {
       if (std::optional<TrainingState> loaded =
               LoadNewestCheckpoint(config.checkpoint_dir, trainer.get())) {
         state = *loaded;
+        restored = state.version;
         last_checkpoint = state.version;
       } else if (!ListCheckpoints(config.checkpoint_dir).empty()) {
         spdlog::error("no checkpoint in {} could be read; starting a new run",
                       config.checkpoint_dir);
-        trainer = std::make_unique<Trainer>(kObsDim, kActDim, config.ppo, device);
       }
+    }
+    // A restart from an older checkpoint continues above every version published before.
+    state.version = version_floor.Resume(restored);
+    if (restored && state.version != *restored) {
+      spdlog::info("versions up to {} may have been published: checkpoint {} continues as {}",
+                   version_floor.floor() - 1, *restored, state.version);
     }
     if (!config.run_id.empty()) state.run = config.run_id;
     if (state.run.empty()) state.run = NewRunId();
   }
 
-  void PublishWeights() {
+  // Publishes the trainer's weights as state.version, unless actors would refuse them or
+  // the version cannot first be reserved; returns whether it did.
+  bool PublishWeights() {
     std::vector<char> bytes;
     wire::Encode(trainer->Export(state.version, state.run, config.env), &bytes);
+    // The trainer never keeps a state that fails this; checked as actors will check it.
+    wire::Weights decoded;
+    const wire::DecodeResult r =
+        wire::Decode(bytes.data(), bytes.size(), config.limits,
+                     wire::Expect{state.run, config.env, kObsDim, kActDim}, &decoded);
+    if (!r) {
+      spdlog::error("not publishing version {}: actors would refuse it ({}: {})", state.version,
+                    wire::RejectName(r.reason), r.message);
+      return false;
+    }
+    try {
+      version_floor.Reserve(state.version);
+    } catch (const std::exception& e) {
+      // Published without a durable floor, the version could be re-used after a crash.
+      metrics.checkpoint_failures.Increment();
+      spdlog::error("not publishing version {}: {}", state.version, e.what());
+      return false;
+    }
     publisher->Publish(std::move(bytes));
     metrics.policy_version.Set(static_cast<double>(state.version));
+    return true;
   }
 
   void Checkpoint() {
     if (config.checkpoint_dir.empty() || last_checkpoint == state.version) return;
+    if (std::optional<std::string> problem = trainer->Problem()) {
+      metrics.checkpoint_failures.Increment();
+      spdlog::error("not checkpointing version {}: {}", state.version, *problem);
+      return;
+    }
     // A failed write (full disk, lost volume) is reported and training goes on; the
     // previous checkpoint is still whole, and the next interval tries again.
     try {
@@ -149,47 +195,75 @@ struct Learner::Impl {
     return true;
   }
 
-  std::string Run(const std::atomic<bool>& stop) {
-    std::string reason = "signal";
-    std::vector<wire::Trajectory> batch;
-    while (true) {
-      if (config.max_versions > 0 && state.version >= config.max_versions) {
-        reason = "max_versions";
-        break;
-      }
-      if (config.max_env_steps > 0 && state.env_steps >= config.max_env_steps) {
-        reason = "max_env_steps";
-        break;
-      }
-      batch.clear();
-      double mean_lag = 0;
-      uint64_t max_lag = 0;
-      if (!Collect(stop, &batch, &mean_lag, &max_lag)) break;
-      const double t0 = Now();
-      const UpdateStats s = trainer->Update(batch);
-      const double seconds = Now() - t0;
-      metrics_server.heartbeat().Beat();
-      ++state.version;
-      state.env_steps += static_cast<uint64_t>(s.transitions);
-      receiver->SetVersion(state.version);
-      PublishWeights();
-      Record(s, seconds);
-      spdlog::info(
-          "version {} | {} transitions in {} msgs | lag mean {:.2f} max {} | pg {:.4f} v {:.4f} "
-          "ent {:.3f} | kl {:.4f} clip {:.3f} ev {:.3f} | lr {:.2e} | update {:.0f} ms | "
-          "env steps {}",
-          state.version, s.transitions, batch.size(), mean_lag, max_lag, s.pg_loss, s.v_loss,
-          s.entropy, s.approx_kl, s.clipfrac, s.explained_var, s.lr, seconds * 1e3,
-          state.env_steps);
-      if (state.version % config.checkpoint_every == 0) Checkpoint();
-    }
+  // Final checkpoint, and the version floor brought down to just above it: a restart
+  // then continues at this very version.
+  void FinalCheckpoint() {
     Checkpoint();
+    if (config.checkpoint_dir.empty() || last_checkpoint != state.version) return;
+    try {
+      version_floor.Lower(state.version);
+    } catch (const std::exception& e) {
+      spdlog::warn("version floor stays at {}: {}", version_floor.floor(), e.what());
+    }
+  }
+
+  std::string Run(const std::atomic<bool>& stop) {
+    std::string reason;
+    try {
+      reason = Train(stop);
+    } catch (const std::exception& e) {
+      // The trainer undoes a failed update, so what it holds is the last good state.
+      spdlog::error("training failed at version {}: {}; writing a final checkpoint", state.version,
+                    e.what());
+      FinalCheckpoint();
+      throw;
+    }
+    FinalCheckpoint();
     spdlog::info("learner stopping ({}) at version {}", reason, state.version);
     return reason;
   }
 
-  void Record(const UpdateStats& s, double seconds) {
-    metrics.update_duration.Observe(seconds);
+  std::string Train(const std::atomic<bool>& stop) {
+    std::vector<wire::Trajectory> batch;
+    while (true) {
+      if (config.max_versions > 0 && state.version >= config.max_versions) return "max_versions";
+      if (config.max_env_steps > 0 && state.env_steps >= config.max_env_steps) {
+        return "max_env_steps";
+      }
+      batch.clear();
+      double mean_lag = 0;
+      uint64_t max_lag = 0;
+      if (!Collect(stop, &batch, &mean_lag, &max_lag)) return "signal";
+      const double t0 = Now();
+      const UpdateStats s = trainer->Update(batch);
+      const double seconds = Now() - t0;
+      metrics_server.heartbeat().Beat();
+      metrics.update_duration.Observe(seconds);
+      metrics.skipped_minibatches.Increment(s.skipped_minibatches);
+      if (s.rejected) {
+        metrics.rejected_updates.Increment();
+        spdlog::warn("update of {} transitions rejected, version stays {}: {}", s.transitions,
+                     state.version, s.rejected_why);
+        continue;
+      }
+      ++state.version;
+      state.env_steps += static_cast<uint64_t>(s.transitions);
+      receiver->SetVersion(state.version);
+      PublishWeights();
+      Record(s);
+      spdlog::info(
+          "version {} | {} transitions in {} msgs | lag mean {:.2f} max {} | pg {:.4f} v {:.4f} "
+          "ent {:.3f} | kl {:.4f} clip {:.3f} ev {:.3f} | lr {:.2e} | update {:.0f} ms | "
+          "env steps {}{}",
+          state.version, s.transitions, batch.size(), mean_lag, max_lag, s.pg_loss, s.v_loss,
+          s.entropy, s.approx_kl, s.clipfrac, s.explained_var, s.lr, seconds * 1e3, state.env_steps,
+          s.skipped_minibatches ? fmt::format(" | {} minibatches skipped", s.skipped_minibatches)
+                                : "");
+      if (state.version % config.checkpoint_every == 0) Checkpoint();
+    }
+  }
+
+  void Record(const UpdateStats& s) {
     metrics.env_steps_trained.Increment(static_cast<double>(s.transitions));
     metrics.pg_loss.Set(s.pg_loss);
     metrics.v_loss.Set(s.v_loss);

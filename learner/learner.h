@@ -20,7 +20,8 @@ class Learner {
   ~Learner();
 
   // Trains until `stop`, max_versions or max_env_steps; writes a final checkpoint.
-  // Returns the reason it stopped.
+  // Returns the reason it stopped. If training throws, writes a final checkpoint of the
+  // last good state and rethrows.
   std::string Run(const std::atomic<bool>& stop);
 
  private:

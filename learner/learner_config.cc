@@ -28,6 +28,8 @@ void LearnerConfig::Validate() const {
   Require(keep_checkpoints > 0, "--keep-checkpoints must be > 0");
   Require(run_id.size() <= limits.max_string, "--run-id is too long");
   Require(republish_s > 0, "--republish-interval must be > 0");
+  zmq.Validate();
+  curve.Validate();
   ppo.Validate();
 }
 

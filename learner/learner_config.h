@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/curve.h"
 #include "common/health.h"
 #include "common/protocol.h"
 #include "common/zmq_sockets.h"
@@ -18,6 +19,7 @@ struct LearnerConfig {
   std::string trajectory_endpoint;                   // overrides bind + trajectory_port when set
   std::string weights_endpoint;                      // overrides bind + weights_port when set
   int metrics_port = 9100;                           // Prometheus /metrics and /healthz; 0 disables
+  std::string metrics_bind = kAllInterfaces;         // address the metrics port listens on
   double health_timeout_s = kDefaultHealthTimeoutS;  // /healthz fails after this long stalled
   std::string device = "auto";                       // auto (CUDA when LibTorch sees it), cpu, cuda
   int threads = 0;                // torch intra-op threads; 0 = LibTorch's default
@@ -35,6 +37,7 @@ struct LearnerConfig {
   uint64_t seed = 1;               // torch seed (init, minibatch order)
   PpoConfig ppo;                   // hyper-parameters
   ZmqConfig zmq;                   // socket tuning
+  CurveServerFiles curve;          // CURVE keys and authorized clients; none: plaintext
   wire::Limits limits;             // what the decoder accepts
 
   // Throws std::invalid_argument naming the flag of the first bad field.

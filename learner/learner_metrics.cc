@@ -36,6 +36,13 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
                                   "Weights messages published (new and repeated).")),
       env_steps_trained(m.Counter("hoverslam_learner_env_steps_trained_total",
                                   "Transitions used in PPO updates.")),
+      skipped_minibatches(m.Counter(
+          "hoverslam_learner_skipped_minibatches_total",
+          "Minibatches whose optimiser step was skipped: a non-finite loss, or a gradient norm "
+          "non-finite or above max_grad_norm_skip.")),
+      rejected_updates(m.Counter("hoverslam_learner_rejected_updates_total",
+                                 "PPO updates undone (every minibatch skipped, or a non-finite "
+                                 "result): the weights and version stayed as they were.")),
       episode_return(m.Histogram("hoverslam_learner_episode_return",
                                  "Return of episodes reported in accepted trajectories.",
                                  {-200, -100, -50, 0, 50, 100, 150, 200})) {

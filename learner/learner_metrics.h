@@ -30,6 +30,8 @@ struct LearnerMetrics {
   prometheus::Counter& checkpoint_failures;
   prometheus::Counter& weights_published;
   prometheus::Counter& env_steps_trained;
+  prometheus::Counter& skipped_minibatches;  // optimiser steps refused (non-finite, exploding)
+  prometheus::Counter& rejected_updates;     // whole updates undone; the version stays
   OutcomeCounters episodes{};
   prometheus::Histogram& episode_return;
 };

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (PULL) port");
   AddFlag(app, "--weights-port", &c.weights_port, "weights (PUB) port");
   AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics and /healthz port (0: off)");
+  AddMetricsBindFlag(app, &c.metrics_bind);
   AddHealthFlag(app, &c.health_timeout_s);
   AddFlag(app, "--device", &c.device, "auto, cpu or cuda");
   AddFlag(app, "--threads", &c.threads, "torch intra-op threads (0: LibTorch's default)");
@@ -66,6 +67,12 @@ int main(int argc, char** argv) {
   AddFlag(app, "--activation", &activation, "hidden activation: tanh, elu or relu")
       ->check(CLI::IsMember({"tanh", "elu", "relu"}));
   AddZmqFlags(app, &c.zmq);
+  AddFlag(app, "--curve-secret-key-file", &c.curve.secret_key_file,
+          "the learner's CURVE secret key (Z85, mode 0600; public key derived): CURVE on both "
+          "channels, needs --curve-client-keys");
+  AddFlag(app, "--curve-client-keys", &c.curve.client_keys_dir,
+          "directory of authorized client keys, one Z85 public key per *.pub file; re-read "
+          "every second, so keys rotate without a restart");
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
   p.activation = *wire::ActivationFromName(activation);
 

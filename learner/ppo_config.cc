@@ -30,6 +30,8 @@ void PpoConfig::Validate() const {
           "must lie in [lr_min, lr_max] when adaptive_lr is on");
   Require(lr_factor > 1 && std::isfinite(lr_factor), "lr_factor", "must be > 1");
   Require(max_grad_norm > 0 && std::isfinite(max_grad_norm), "max_grad_norm", "must be > 0");
+  Require(max_grad_norm_skip > 0 && std::isfinite(max_grad_norm_skip), "max_grad_norm_skip",
+          "must be > 0");
   Require(epochs >= 1, "epochs", "must be >= 1");
   Require(minibatches >= 1, "minibatches", "must be >= 1");
   for (int size : hidden) Require(size >= 1, "hidden", "sizes must be >= 1");

@@ -33,6 +33,10 @@ struct PpoConfig {
   double lr_max = 1e-2;        // upper bound of the adaptive lr
   double lr_factor = 1.5;      // lr /= factor when kl > 2 desired, *= factor when kl < desired / 2
   float max_grad_norm = 1.0f;  // global gradient-norm clip
+  // A minibatch whose gradient norm (before the clip) is above this, or not finite, is
+  // skipped: 1000x the clip is no step a healthy batch asks for, and the clip would only
+  // turn an exploding gradient into a full step in a meaningless direction.
+  float max_grad_norm_skip = 1e3f;
 
   // Batching.
   int epochs = 5;       // passes over each batch

@@ -16,8 +16,9 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
   const torch::Tensor ret = returns.detach();
   const torch::Tensor old_v = old_values.detach();
 
-  // r_t = pi(a_t | s_t) / pi_old(a_t | s_t)
-  const torch::Tensor log_ratio = new_logp - old_logp.detach();
+  // r_t = pi(a_t | s_t) / pi_old(a_t | s_t), with log r_t in [-kMaxLogRatio, kMaxLogRatio]
+  const torch::Tensor log_ratio =
+      torch::clamp(new_logp - old_logp.detach(), -kMaxLogRatio, kMaxLogRatio);
   const torch::Tensor ratio = log_ratio.exp();
 
   // L^CLIP = E[min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t)]; minimise its negative, so

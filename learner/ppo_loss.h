@@ -7,6 +7,11 @@
 
 namespace hoverslam::learner {
 
+// log(pi / pi_old) is clamped to +-kMaxLogRatio before exp: a behaviour log-probability far
+// from the current one (an absurd value, or a very old policy) gives ratio e^20 = 4.9e8 at
+// most instead of inf, and the clamp's zero gradient there leaves such samples out of the step.
+constexpr double kMaxLogRatio = 20.0;
+
 // Scalars. loss, pg_loss, v_loss and entropy carry gradients; approx_kl and clipfrac do not.
 struct PpoLossResult {
   torch::Tensor loss;       // pg_loss + value_coef * v_loss - entropy_coef * entropy

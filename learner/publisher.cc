@@ -7,8 +7,8 @@
 namespace hoverslam::learner {
 
 Publisher::Publisher(zmq::context_t& ctx, const std::string& endpoint, const ZmqConfig& zmq,
-                     double republish_s, LearnerMetrics* metrics)
-    : pub_(MakeWeightsPub(ctx, endpoint, zmq)),
+                     double republish_s, LearnerMetrics* metrics, const CurveServer& curve)
+    : pub_(MakeWeightsPub(ctx, endpoint, zmq, curve)),
       republish_s_(republish_s),
       metrics_(metrics),
       thread_([this] { Loop(); }) {}

@@ -22,7 +22,7 @@ namespace hoverslam::learner {
 class Publisher {
  public:
   Publisher(zmq::context_t& ctx, const std::string& endpoint, const ZmqConfig& zmq,
-            double republish_s, LearnerMetrics* metrics);
+            double republish_s, LearnerMetrics* metrics, const CurveServer& curve = {});
   ~Publisher();
 
   // Publishes an encoded Weights message now and keeps it as the one to repeat.

@@ -18,7 +18,7 @@ Receiver::Receiver(zmq::context_t& ctx, const ReceiverOptions& options, Trajecto
     : options_(options),
       queue_(queue),
       metrics_(metrics),
-      pull_(MakeTrajectoryPull(ctx, options.endpoint, options.zmq)),
+      pull_(MakeTrajectoryPull(ctx, options.endpoint, options.zmq, options.curve)),
       thread_([this] { Loop(); }) {}
 
 Receiver::~Receiver() {
@@ -54,9 +54,13 @@ void Receiver::Loop() {
 
 void Receiver::Handle(const zmq::message_t& message) {
   wire::Trajectory t;
-  const wire::DecodeResult r = wire::Decode(message.data(), message.size(), options_.limits,
-                                            wire::Expect{options_.run, "rocket"}, &t);
+  const wire::Expect expect{options_.run, "rocket", options_.obs_dim, options_.act_dim};
+  const wire::DecodeResult r =
+      wire::Decode(message.data(), message.size(), options_.limits, expect, &t);
   if (!r) return Reject(r.reason, r.message);
+  if (const wire::DecodeResult v = wire::CheckValues(t, options_.bounds); !v) {
+    return Reject(v.reason, v.message + " (actor " + t.actor + ")");
+  }
   const uint64_t version = version_.load();
   if (const wire::Reject freshness =
           wire::CheckPolicyVersion(t.policy_version, version, options_.max_policy_lag);

@@ -1,5 +1,6 @@
 // The receiving side of the trajectory channel: a thread that decodes and
-// validates every message into a bounded queue, and counts what it rejects.
+// validates every message into a bounded queue, and counts what it rejects. Only data
+// that fits the learner's model and bounds reaches the queue.
 #pragma once
 
 #include <atomic>
@@ -20,12 +21,16 @@ namespace hoverslam::learner {
 using TrajectoryQueue = BoundedQueue<wire::Trajectory>;
 
 struct ReceiverOptions {
-  std::string endpoint;     // PULL bind endpoint
-  ZmqConfig zmq;            // socket options (max_message_bytes bounds what ZeroMQ accepts)
-  wire::Limits limits;      // bounds the decoder enforces
-  std::string run;          // training run; other runs are rejected as wrong_run
-  uint64_t max_policy_lag;  // older data is rejected as stale
-  double log_every_s = 10;  // at most one log line per rejection reason per period
+  std::string endpoint;         // PULL bind endpoint
+  ZmqConfig zmq;                // socket options (max_message_bytes bounds what ZeroMQ accepts)
+  wire::Limits limits;          // bounds the decoder enforces
+  std::string run;              // training run; other runs are rejected as wrong_run
+  uint64_t max_policy_lag = 4;  // older data is rejected as stale
+  double log_every_s = 10;      // at most one log line per rejection reason per period
+  uint32_t obs_dim = 0;         // the model's D: other D is rejected as wrong_dims (0: any)
+  uint32_t act_dim = 0;         // the model's A: other A is rejected as wrong_dims (0: any)
+  wire::ValueBounds bounds{};   // finite values beyond these are rejected as out_of_range
+  CurveServer curve;            // CURVE settings of the PULL socket; default: plaintext
 };
 
 // Thread-safe: the constructor binds and starts the thread; the destructor stops it.

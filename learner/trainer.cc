@@ -1,5 +1,6 @@
 #include "learner/trainer.h"
 
+#include <cmath>
 #include <map>
 #include <stdexcept>
 
@@ -18,6 +19,24 @@ torch::Tensor View(const std::vector<T>& v, std::vector<int64_t> shape, torch::D
 ActorCritic OnDevice(ActorCritic model, torch::Device device) {
   model->to(device);
   return model;
+}
+
+// Whether every element of every defined tensor is finite, with one device sync.
+bool AllFinite(const std::vector<torch::Tensor>& tensors) {
+  std::vector<torch::Tensor> checks;
+  for (const torch::Tensor& t : tensors) {
+    if (t.defined()) checks.push_back(t.isfinite().all());
+  }
+  return checks.empty() || torch::stack(checks).all().item<bool>();
+}
+
+torch::optim::AdamParamState DeepCopy(const torch::optim::AdamParamState& s) {
+  torch::optim::AdamParamState copy;
+  copy.step(s.step());
+  copy.exp_avg(s.exp_avg().clone());
+  copy.exp_avg_sq(s.exp_avg_sq().clone());
+  if (s.max_exp_avg_sq().defined()) copy.max_exp_avg_sq(s.max_exp_avg_sq().clone());
+  return copy;
 }
 
 }  // namespace
@@ -104,6 +123,28 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
 }
 
 UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
+  const TrainerSnapshot before = Snapshot();
+  UpdateStats stats;
+  try {
+    stats = Train(messages);
+  } catch (...) {
+    Restore(before);
+    throw;
+  }
+  std::optional<std::string> problem = Problem();
+  if (!problem && stats.applied_minibatches == 0) {
+    problem = "every minibatch was skipped (non-finite loss or exploding gradient)";
+  }
+  if (problem) {
+    Restore(before);
+    stats.rejected = true;
+    stats.rejected_why = *problem;
+    stats.lr = lr_;
+  }
+  return stats;
+}
+
+UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   Batch batch = BuildBatch(messages);
   const int64_t size = batch.obs.size(0);
   UpdateStats stats;
@@ -112,7 +153,7 @@ UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
   if (config_.normalize_advantages) batch.advantages = NormalizeAdvantages(batch.advantages);
 
   const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
-  int updates = 0;
+  int& updates = stats.applied_minibatches;
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
     const torch::Tensor order = torch::randperm(size, torch::TensorOptions().device(device_));
     for (int64_t start = 0; start + minibatch <= size; start += minibatch) {
@@ -126,8 +167,20 @@ UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
                   model_->Value(obs), batch.values.index_select(0, idx),
                   batch.returns.index_select(0, idx), model_->Entropy(), config_);
       optimizer_.zero_grad();
+      if (!std::isfinite(loss.loss.item<double>())) {
+        ++stats.skipped_minibatches;
+        continue;
+      }
       loss.loss.backward();
-      torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.max_grad_norm);
+      // clip_grad_norm_ returns the norm before clipping: a non-finite or exploding one would
+      // still make a full-length step, in a meaningless direction.
+      const double norm =
+          torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.max_grad_norm);
+      if (!std::isfinite(norm) || norm > config_.max_grad_norm_skip) {
+        optimizer_.zero_grad();
+        ++stats.skipped_minibatches;
+        continue;
+      }
       optimizer_.step();
 
       const double kl = loss.approx_kl.item<double>();
@@ -147,6 +200,65 @@ UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
   stats.lr = lr_;
   normalizer_.Update(batch.raw_obs);
   return stats;
+}
+
+std::optional<std::string> Trainer::Problem() const {
+  torch::NoGradGuard no_grad;
+  if (!AllFinite(model_->parameters())) {
+    for (const auto& item : model_->named_parameters()) {
+      if (!AllFinite({item.value()})) return "parameter " + item.key() + " is not finite";
+    }
+  }
+  std::vector<torch::Tensor> moments;
+  for (const auto& [key, state] : optimizer_.state()) {
+    const auto& s = static_cast<const torch::optim::AdamParamState&>(*state);
+    moments.insert(moments.end(), {s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()});
+  }
+  if (!AllFinite(moments)) return std::string("Adam's moments are not finite");
+  if (!(model_->log_std().abs().max().item<double>() <= wire::kMaxAbsLogStd)) {
+    return std::string("log_std is outside [-20, 20]");
+  }
+  if (!AllFinite({normalizer_.mean().to(torch::kFloat32), normalizer_.var().to(torch::kFloat32)}) ||
+      !std::isfinite(normalizer_.count())) {
+    return std::string("the observation statistics are not finite in float32");
+  }
+  if (!(std::isfinite(lr_) && lr_ > 0)) return "lr " + std::to_string(lr_) + " is not > 0";
+  return std::nullopt;
+}
+
+TrainerSnapshot Trainer::Snapshot() const {
+  torch::NoGradGuard no_grad;
+  TrainerSnapshot s;
+  for (const torch::Tensor& p : model_->parameters()) s.parameters.push_back(p.detach().clone());
+  for (const auto& [key, state] : optimizer_.state()) {
+    s.adam.emplace_back(key, DeepCopy(static_cast<const torch::optim::AdamParamState&>(*state)));
+  }
+  s.normalizer = normalizer_.state();
+  s.lr = lr_;
+  return s;
+}
+
+void Trainer::Restore(const TrainerSnapshot& s) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parameters = model_->parameters();
+  if (parameters.size() != s.parameters.size()) {
+    throw std::invalid_argument("Trainer::Restore: a snapshot of another model");
+  }
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    // set_ keeps the TensorImpl, which Adam's state is keyed by, and undoes a shape change.
+    if (parameters[i].sizes() == s.parameters[i].sizes()) {
+      parameters[i].copy_(s.parameters[i]);
+    } else {
+      parameters[i].set_(s.parameters[i].clone());
+    }
+  }
+  optimizer_.zero_grad();
+  optimizer_.state().clear();
+  for (const auto& [key, state] : s.adam) {
+    optimizer_.state()[key] = std::make_unique<torch::optim::AdamParamState>(DeepCopy(state));
+  }
+  normalizer_.Load(s.normalizer);
+  set_lr(s.lr);
 }
 
 wire::Weights Trainer::Export(uint64_t version, const std::string& run,

@@ -4,7 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/protocol.h"
@@ -14,11 +16,25 @@
 
 namespace hoverslam::learner {
 
-// Means over the update's minibatches (explained_var: of the batch before training).
+// Means over the update's applied minibatches (explained_var: of the batch before training).
 struct UpdateStats {
   double pg_loss = 0, v_loss = 0, entropy = 0, approx_kl = 0, clipfrac = 0;
   double explained_var = 0, lr = 0;
   int64_t transitions = 0;
+  int applied_minibatches = 0;  // optimiser steps taken
+  int skipped_minibatches = 0;  // not stepped: non-finite loss, or gradient norm non-finite or
+                                // above max_grad_norm_skip
+  bool rejected = false;        // nothing of the batch kept: the trainer is as it was before
+  std::string rejected_why;     // why, when rejected
+};
+
+// Everything an update or a checkpoint load changes, copied: parameters, Adam's state,
+// the normaliser and the learning rate.
+struct TrainerSnapshot {
+  std::vector<torch::Tensor> parameters;
+  std::vector<std::pair<std::string, torch::optim::AdamParamState>> adam;  // by Adam's key
+  ObsNormalizer::State normalizer;
+  double lr = 0;
 };
 
 // The tensors PPO trains on, flattened over messages, steps and envs: [B, ...].
@@ -38,13 +54,28 @@ class Trainer {
   Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device);
 
   // Builds the batch (values from the current critic, GAE per message), trains on it,
-  // then merges its observations into the normaliser. Messages must fit obs/act dims.
+  // then merges its observations into the normaliser. Messages must fit obs/act dims
+  // (std::invalid_argument otherwise).
+  //
+  // Never leaves a state that cannot be published: a minibatch with a non-finite loss or
+  // an exploding gradient is skipped, and when no minibatch was applied or Problem() finds
+  // anything afterwards, the trainer is restored to what it was and the update is reported
+  // rejected. If it throws, the trainer is also as it was.
   UpdateStats Update(const std::vector<wire::Trajectory>& messages);
 
   Batch BuildBatch(const std::vector<wire::Trajectory>& messages);
 
   // The policy as actors run it.
   wire::Weights Export(uint64_t version, const std::string& run, const std::string& env) const;
+
+  // nullopt when the state can be published and trained on: every parameter, Adam moment and
+  // normaliser statistic finite (the statistics as the float32 they are exported as), log_std
+  // within the wire's +-20 and lr finite and > 0; else what is wrong.
+  std::optional<std::string> Problem() const;
+
+  TrainerSnapshot Snapshot() const;
+  // Puts a snapshot of this trainer back, parameters' shapes included.
+  void Restore(const TrainerSnapshot& snapshot);
 
   ActorCritic& model() { return model_; }
   torch::optim::Adam& optimizer() { return optimizer_; }
@@ -54,6 +85,9 @@ class Trainer {
   torch::Device device() const { return device_; }
 
  private:
+  // Update without the restore: the epochs over the batch, with the per-minibatch guards.
+  UpdateStats Train(const std::vector<wire::Trajectory>& messages);
+
   PpoConfig config_;
   torch::Device device_;
   ActorCritic model_;

@@ -36,7 +36,9 @@ Trajectory RandomTrajectory(Rng& rng, uint32_t t, uint32_t n, uint32_t d, uint32
       m.final_idx.push_back(static_cast<uint32_t>(i));
       for (uint32_t k = 0; k < d; ++k) m.final_obs.push_back(rng.Uniform(-50, 50));
     }
-    if (r <= 1) m.episodes.push_back({rng.Uniform(-100, 100), 1 + (r << 4), kEndedOutcomes[r]});
+    if (r <= 1)
+      m.episodes.push_back(
+          {rng.Uniform(-100, 100), static_cast<uint32_t>(1 + (r << 4)), kEndedOutcomes[r]});
   }
   return m;
 }
@@ -219,15 +221,21 @@ TEST(Protocol, AcceptsOtherEncodersKeyOrderUnknownKeysAndWideInts) {
 }
 
 TEST(Protocol, RejectNamesAreStableAndDistinct) {
+  // The count is the enum's: a reason added before kCount gets a metric child and a name.
+  static_assert(kNumRejectReasons == static_cast<int>(Reject::kCount));
   std::set<std::string> names;
-  for (int i = 0; i < kNumRejectReasons; ++i) {
+  for (int i = 0; i < static_cast<int>(Reject::kCount); ++i) {
     const std::string name(RejectName(static_cast<Reject>(i)));
+    EXPECT_FALSE(name.empty()) << i;
+    EXPECT_NE(name, "unknown") << i;
     EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << name;
     names.insert(name);
   }
   EXPECT_EQ(names.size(), static_cast<size_t>(kNumRejectReasons));
   EXPECT_EQ(RejectName(Reject::kShapeMismatch), "shape_mismatch");
   EXPECT_EQ(RejectName(Reject::kStale), "stale");
+  EXPECT_EQ(RejectName(Reject::kWrongDims), "wrong_dims");
+  EXPECT_EQ(RejectName(Reject::kOutOfRange), "out_of_range");
 }
 
 TEST(ProtocolReject, Malformed) {
@@ -372,6 +380,76 @@ TEST(ProtocolReject, StaleAndFuturePolicyVersions) {
   EXPECT_EQ(CheckPolicyVersion(5, 10, 4), Reject::kStale);
   EXPECT_EQ(CheckPolicyVersion(11, 10, 4), Reject::kFuture);
   EXPECT_EQ(CheckPolicyVersion(0, 0, 0), Reject::kNone);
+}
+
+TEST(ProtocolReject, WrongDims) {
+  const std::vector<char> bytes = Valid();  // D = 6, A = 2
+  EXPECT_EQ(Reason(bytes, Expect{"", "rocket", 6, 2}), Reject::kNone);
+  EXPECT_EQ(Reason(bytes, Expect{"", "rocket", 0, 0}), Reject::kNone);  // any
+  EXPECT_EQ(Reason(bytes, Expect{"", "rocket", 4, 2}), Reject::kWrongDims);
+  EXPECT_EQ(Reason(bytes, Expect{"", "rocket", 6, 3}), Reject::kWrongDims);
+  EXPECT_EQ(Reason(bytes, Expect{"", "rocket", 0, 3}), Reject::kWrongDims);
+
+  Rng rng(1);
+  const Weights w = RandomWeights(rng, 6, 2, {8});
+  std::vector<char> weights;
+  Encode(w, &weights);
+  Weights out;
+  EXPECT_EQ(
+      Decode(weights.data(), weights.size(), Limits{}, Expect{"", "rocket", 6, 2}, &out).reason,
+      Reject::kNone);
+  EXPECT_EQ(
+      Decode(weights.data(), weights.size(), Limits{}, Expect{"", "rocket", 8, 2}, &out).reason,
+      Reject::kWrongDims);
+}
+
+TEST(ProtocolReject, BehaviourLogpRangeByHand) {
+  // A = 2, |log_std| <= 20, |z| <= 30, 0.5 log(2 pi) = 0.9189385:
+  //   max = 2 (20 - 0.9189385) = 38.162123
+  //   min = -2 (0.5 * 900 + 20 + 0.9189385) = -941.837877
+  const LogpRange range = BehaviourLogpRange(2, ValueBounds{});
+  EXPECT_NEAR(range.max, 38.162123, 1e-5);
+  EXPECT_NEAR(range.min, -941.837877, 1e-5);
+  EXPECT_NEAR(BehaviourLogpRange(1, ValueBounds{}).max, 19.0810615, 1e-6);
+}
+
+TEST(ProtocolReject, OutOfRange) {
+  Trajectory valid;
+  Valid(&valid);
+  EXPECT_EQ(CheckValues(valid, ValueBounds{}).reason, Reject::kNone);
+  auto with = [&](const std::function<void(Trajectory&)>& change) {
+    Trajectory m = valid;
+    change(m);
+    // Decode accepts it (finite, well-formed); CheckValues does not.
+    std::vector<char> bytes;
+    Encode(m, &bytes);
+    EXPECT_EQ(Reason(bytes), Reject::kNone);
+    return CheckValues(m, ValueBounds{}).reason;
+  };
+  EXPECT_EQ(with([](Trajectory& m) { m.rewards[3] = 1e30f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.rewards[3] = -2e4f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.rewards[3] = -9e3f; }), Reject::kNone);
+  EXPECT_EQ(with([](Trajectory& m) { m.obs[7] = 1e20f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.final_obs[0] = -2e4f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.actions[1] = 2e4f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) {
+              m.episodes.push_back({-1e30f, 10, Outcome::kCrashed});
+            }),
+            Reject::kOutOfRange);
+  // logp: a sample 1e15 sigmas out; a density above any Gaussian with log_std >= -20; and the
+  // bounds worked out above, just inside and just outside.
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = -1e30f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = 1e4f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = 38.16f; }), Reject::kNone);
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = 38.17f; }), Reject::kOutOfRange);
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = -941.8f; }), Reject::kNone);
+  EXPECT_EQ(with([](Trajectory& m) { m.logp[2] = -941.9f; }), Reject::kOutOfRange);
+  const DecodeResult r = [&] {
+    Trajectory m = valid;
+    m.rewards[3] = 1e30f;
+    return CheckValues(m, ValueBounds{});
+  }();
+  EXPECT_EQ(r.message, "rewards[3] = 1e+30, beyond 10000");
 }
 
 }  // namespace

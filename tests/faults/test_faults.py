@@ -174,7 +174,9 @@ class VersionWatch:
         while not self.stopping:
             for name, read in self.sources.items():
                 v = read()
-                if v is not None and (not self.seen[name] or self.seen[name][-1] != v):
+                # 0 is a process that has not published or adopted a version yet (a learner
+                # between its start and its restore), not a version.
+                if v and (not self.seen[name] or self.seen[name][-1] != v):
                     self.seen[name].append(v)
             time.sleep(0.05)  # sampling period
 
@@ -339,6 +341,7 @@ class FaultTest(unittest.TestCase):
         newest = checkpoints(self.ckpt)[-1]
 
         # Same ports, same checkpoint directory; the actors are not restarted.
+        restarted = time.monotonic()
         second = self.track(Learner("learner-restarted", self.ckpt, ports=learner.ports))
         watch.sources["learner"] = second.version
         first = self.wait_for(30, second.version, "the restarted learner's metrics")
@@ -347,6 +350,9 @@ class FaultTest(unittest.TestCase):
         resumed = re.compile(rf"resumed from \S*{newest}")
         self.wait_for(30, lambda: resumed.search(second.proc.log.read_text()),
                       f"the restart to resume from {newest}")
+        self.wait_for(60, lambda: (second.version() or 0) > first, "a new version")
+        print(f"restarted learner: first version {first:.0f} (highest before the kill "
+              f"{highest:.0f}), next update {time.monotonic() - restarted:.1f} s after the restart")
         self.advances(second, 5, 90, "training after the restart")
         for a in team:
             self.assertTrue(a.proc.alive(), f"{a.proc.name} died\n{self.logs()}")
@@ -367,6 +373,9 @@ class FaultTest(unittest.TestCase):
         for a in team:
             self.assertTrue(a.proc.alive(), self.logs())
         learner.proc.signal(signal.SIGCONT)
+        resumed = time.monotonic()
+        self.wait_for(60, lambda: learner.version() > frozen_at, "a version after SIGCONT")
+        print(f"first new version {time.monotonic() - resumed:.1f} s after SIGCONT")
         self.advances(learner, 5, 60, "training after SIGCONT")
         self.assertGreater(learner.version(), frozen_at)
         self.wait_for(30, lambda: all((a.weights_age() or 99) < 2 for a in team),

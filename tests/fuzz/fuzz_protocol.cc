@@ -5,23 +5,48 @@
 //    from a bin of the message, so a few bytes claiming huge shapes must not make
 //    the receiver allocate (a memory-exhaustion attack on the learner);
 //  - an accepted message re-encodes to bytes that decode again and re-encode to the
-//    same bytes (decode and encode agree on the contract).
+//    same bytes (decode and encode agree on the contract);
+//  - the learner's further checks run on it: with its dims expected, the same bytes are
+//    accepted exactly when the dims are the rocket's (else wrong_dims), and CheckValues
+//    answers kNone or kOutOfRange.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 #include "common/protocol.h"
 
 namespace {
 
+using hoverslam::wire::CheckValues;
 using hoverslam::wire::Decode;
 using hoverslam::wire::DecodeResult;
 using hoverslam::wire::Encode;
 using hoverslam::wire::Expect;
 using hoverslam::wire::Limits;
+using hoverslam::wire::Reject;
 using hoverslam::wire::RejectName;
+
+void Fail(const char* what, const DecodeResult& r) {
+  std::fprintf(stderr, "%s: %s: %s\n", what, RejectName(r.reason).data(), r.message.c_str());
+  std::abort();
+}
+
+// The learner's checks beyond Decode's: Expect with its model's dims, then CheckValues.
+template <typename Msg>
+void LearnerChecks(const uint8_t* data, size_t size, const Limits& limits, const Msg& accepted) {
+  Expect learner{"", "rocket", 6, 2};
+  Msg msg;
+  const DecodeResult r = Decode(data, size, limits, learner, &msg);
+  const bool fits = accepted.obs_dim == 6 && accepted.act_dim == 2;
+  if (fits ? !r : r.reason != Reject::kWrongDims) Fail("dims check disagrees", r);
+  if constexpr (std::is_same_v<Msg, hoverslam::wire::Trajectory>) {
+    const DecodeResult v = CheckValues(accepted, hoverslam::wire::ValueBounds{});
+    if (v.reason != Reject::kNone && v.reason != Reject::kOutOfRange) Fail("CheckValues", v);
+  }
+}
 
 template <typename T>
 size_t Bytes(const std::vector<T>& v) {
@@ -50,15 +75,12 @@ void RoundTrip(const uint8_t* data, size_t size, const Limits& limits, const Exp
     std::abort();
   }
   if (!result) return;
+  LearnerChecks(data, size, limits, msg);
   std::vector<char> once, twice;
   Encode(msg, &once);
   Msg again;
   const DecodeResult r = Decode(once.data(), once.size(), limits, expect, &again);
-  if (!r) {
-    std::fprintf(stderr, "re-encoded message rejected: %s: %s\n", RejectName(r.reason).data(),
-                 r.message.c_str());
-    std::abort();
-  }
+  if (!r) Fail("re-encoded message rejected", r);
   Encode(again, &twice);
   if (once != twice) {
     std::fprintf(stderr, "decode/encode round trip is not stable\n");

@@ -3,9 +3,12 @@
 // file under a checkpoint's name.
 #include "learner/checkpoint.h"
 
+#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -23,13 +26,16 @@
 #include "common/protocol.h"
 #include "learner/gae.h"
 #include "learner/trainer.h"
+#include "tests/learner/trajectories.h"
 
 namespace hoverslam::learner {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr int kObsDim = 6;
-constexpr int kActDim = 2;
+using testing::kActDim;
+using testing::kObsDim;
+using testing::MakeBatch;
+using testing::MakeTrajectory;
 
 // An empty directory of its own under the test temp dir.
 std::string FreshDir(const std::string& name) {
@@ -44,46 +50,6 @@ PpoConfig SmallConfig() {
   PpoConfig config;
   config.hidden = {32, 32};
   return config;
-}
-
-// T >= 10 steps of N rocket-like envs with one terminated step (t=5, env 1 % N) and one
-// truncated step (t=9, env 2 % N) that carries its true last observation.
-wire::Trajectory MakeTrajectory(uint32_t t, uint32_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  const float scale[kObsDim] = {30.f, 5.f, 0.2f, 2.f, 2.f, 0.1f};
-  const float offset[kObsDim] = {40.f, 35.f, 0.f, 0.f, -1.f, 0.f};
-  const auto fill_obs = [&](std::vector<float>& v) {
-    for (size_t i = 0; i < v.size(); ++i)
-      v[i] = offset[i % kObsDim] + scale[i % kObsDim] * normal(rng);
-  };
-  wire::Trajectory m;
-  m.run = "run-x";
-  m.actor = "actor-0";
-  m.Resize(t, n, kObsDim, kActDim);
-  fill_obs(m.obs);
-  // Behaviour policy N(0, exp(-0.5)^2), roughly the initial one, so ratios start near 1.
-  const float log_std = -0.5f, sigma = std::exp(log_std);
-  for (size_t i = 0; i < m.logp.size(); ++i) {
-    float logp = 0;
-    for (int j = 0; j < kActDim; ++j) {
-      const float z = normal(rng);
-      m.actions[i * kActDim + j] = sigma * z;
-      logp += -0.5f * z * z - log_std - 0.9189385f;
-    }
-    m.logp[i] = logp;
-    m.rewards[i] = normal(rng);
-  }
-  m.terminated[5 * n + 1 % n] = 1;
-  m.truncated[9 * n + 2 % n] = 1;
-  m.final_idx = {9 * n + 2 % n};
-  m.final_obs.resize(kObsDim);
-  fill_obs(m.final_obs);
-  return m;
-}
-
-std::vector<wire::Trajectory> MakeBatch(uint32_t seed) {
-  return {MakeTrajectory(16, 4, seed), MakeTrajectory(16, 4, seed + 1)};
 }
 
 // Fixed normalised inputs for comparing models.
@@ -349,6 +315,274 @@ TEST(Checkpoint, FailedWriteLeavesPreviousFileWhole) {
   fs::create_directory(file + ".tmp");
   EXPECT_THROW(WriteFileAtomic(file, "bad!!"), std::runtime_error);
   EXPECT_EQ(ReadFile(file), (std::vector<char>{'n', 'e', 'w'}));
+  fs::remove_all(dir);
+}
+
+// Checkpoints 8 and 9 of a trainer that trained in between; `at8` holds what 8 saved.
+struct TwoCheckpoints {
+  explicit TwoCheckpoints(const std::string& name)
+      : dir(FreshDir(name)), at8(kObsDim, kActDim, SmallConfig(), torch::kCPU) {
+    torch::manual_seed(8);
+    at8.Update(MakeBatch(80));
+    at8.set_lr(1.5e-4);
+    SaveCheckpoint(dir, at8, {8, 800, "run-x"}, 5);
+    Trainer later(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+    LoadNewestCheckpoint(dir, &later);
+    later.Update(MakeBatch(90));
+    later.set_lr(2.5e-4);
+    newest = SaveCheckpoint(dir, later, {9, 900, "run-x"}, 5);
+  }
+  ~TwoCheckpoints() { fs::remove_all(dir); }
+
+  // Loads into a trainer of another initialisation and checks that checkpoint 8 came back.
+  void ExpectPreviousLoads() {
+    torch::manual_seed(99);
+    Trainer fresh(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+    const std::optional<TrainingState> loaded = LoadNewestCheckpoint(dir, &fresh);
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(loaded->version, 8u);
+    EXPECT_EQ(loaded->env_steps, 800u);
+    EXPECT_EQ(fresh.lr(), 1.5e-4);
+    EXPECT_TRUE(SameParameters(at8, fresh));
+    EXPECT_TRUE(torch::equal(at8.normalizer().var(), fresh.normalizer().var()));
+  }
+
+  std::string dir, newest;
+  Trainer at8;
+};
+
+void WriteBytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+}
+
+TEST(Checkpoint, TornNewestFallsBackToPrevious) {
+  // A crash loses the tail of a file, or leaves its length with a block never written
+  // (zeros): both must be told from a whole checkpoint.
+  for (const char* damage : {"tail-1", "tail-48", "tail-half", "zeros-4k"}) {
+    SCOPED_TRACE(damage);
+    TwoCheckpoints c(std::string("torn_") + damage);
+    std::vector<char> bytes = ReadFile(c.newest);
+    const size_t size = bytes.size();
+    const std::string how = damage;
+    if (how == "tail-1") bytes.resize(size - 1);
+    if (how == "tail-48") bytes.resize(size - 48);
+    if (how == "tail-half") bytes.resize(size / 2);
+    if (how == "zeros-4k")
+      std::fill(bytes.begin() + size / 2 - 2048, bytes.begin() + size / 2 + 2048, 0);
+    WriteBytes(c.newest, bytes);
+    c.ExpectPreviousLoads();
+  }
+}
+
+TEST(Checkpoint, OneFlippedByteFallsBackToPrevious) {
+  for (double where : {0.25, 0.5, 0.75, 0.99}) {
+    SCOPED_TRACE("byte at " + std::to_string(where));
+    TwoCheckpoints c("flip_" + std::to_string(static_cast<int>(where * 100)));
+    std::vector<char> bytes = ReadFile(c.newest);
+    bytes[static_cast<size_t>(where * static_cast<double>(bytes.size()))] ^= 0x10;
+    WriteBytes(c.newest, bytes);
+    c.ExpectPreviousLoads();
+  }
+}
+
+TEST(Checkpoint, NonFiniteStateIsRefusedOnRestore) {
+  {
+    TwoCheckpoints c("nan_parameter");
+    Trainer bad(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+    {
+      torch::NoGradGuard no_grad;
+      bad.model()->parameters()[0].view({-1})[0] = std::nan("");
+    }
+    SaveCheckpoint(c.dir, bad, {9, 900, "run-x"}, 5);  // in place of the good 9
+    c.ExpectPreviousLoads();
+  }
+  {
+    TwoCheckpoints c("inf_lr");
+    Trainer bad(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+    bad.set_lr(INFINITY);
+    SaveCheckpoint(c.dir, bad, {9, 900, "run-x"}, 5);  // in place of the good 9
+    c.ExpectPreviousLoads();
+  }
+}
+
+TEST(Checkpoint, OtherModelShapesAreRefusedAndLeaveTheTrainerAlone) {
+  const std::string dir = FreshDir("shapes");
+  PpoConfig small = SmallConfig();
+  small.hidden = {16, 16};
+  Trainer other(kObsDim, kActDim, small, torch::kCPU);
+  SaveCheckpoint(dir, other, {5, 500, "run-x"}, 3);
+
+  torch::manual_seed(12);
+  Trainer trainer(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  torch::manual_seed(12);
+  Trainer reference(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  EXPECT_FALSE(LoadNewestCheckpoint(dir, &trainer));
+  EXPECT_TRUE(SameParameters(trainer, reference));
+  for (const torch::Tensor& p : trainer.model()->parameters()) EXPECT_NE(p.size(-1), 16);
+  fs::remove_all(dir);
+}
+
+TEST(Checkpoint, TempFilesOfAnInterruptedWriteAreRemovedOnLoad) {
+  TwoCheckpoints c("temp_files");
+  const fs::path dir(c.dir);
+  for (const char* name : {"ckpt-000000000010.pt.tmp", "policy.msgpack.tmp", "version-floor.tmp"}) {
+    WriteBytes((dir / name).string(), {'p', 'a', 'r', 't'});
+  }
+  WriteBytes((dir / "best.msgpack.tmp").string(), {'x'});  // someone else's: left alone
+  Trainer fresh(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  ASSERT_TRUE(LoadNewestCheckpoint(c.dir, &fresh));
+  for (const char* name : {"ckpt-000000000010.pt.tmp", "policy.msgpack.tmp", "version-floor.tmp"}) {
+    EXPECT_FALSE(fs::exists(dir / name)) << name;
+  }
+  EXPECT_TRUE(fs::exists(dir / "best.msgpack.tmp"));
+}
+
+// A tmpfs of `bytes` mounted on `dir` while it lives: a disk that really fills up.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& dir, size_t bytes) : dir_(dir) {
+    const std::string options = "size=" + std::to_string(bytes);
+    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount(dir_.c_str());
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+TEST(Checkpoint, FullDiskLeavesThePreviousCheckpointWhole) {
+  const std::string dir = FreshDir("full_disk");
+  SmallDisk disk(dir, 1 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CAP_SYS_ADMIN)";
+  torch::manual_seed(21);
+  Trainer trainer(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  trainer.Update(MakeBatch(210));
+  const std::string path = SaveCheckpoint(dir, trainer, {20, 2000, "run-x"}, 3);
+  const std::vector<char> whole = ReadFile(path);
+
+  // Fill the disk, then free half a checkpoint: the next write runs out part-way.
+  const std::string filler = (fs::path(dir) / "filler").string();
+  {
+    std::FILE* f = std::fopen(filler.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::vector<char> block(4096, 'x');
+    while (std::fwrite(block.data(), 1, block.size(), f) == block.size() && std::fflush(f) == 0) {
+    }
+    std::fclose(f);
+  }
+  fs::resize_file(filler, fs::file_size(filler) - whole.size() / 2);
+  trainer.Update(MakeBatch(220));
+  EXPECT_ANY_THROW(SaveCheckpoint(dir, trainer, {21, 2100, "run-x"}, 3));
+  EXPECT_FALSE(AnyTempFile(dir));
+  EXPECT_EQ(ListCheckpoints(dir), std::vector<std::string>{path});
+  EXPECT_EQ(ReadFile(path), whole);
+  Trainer fresh(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  const std::optional<TrainingState> loaded = LoadNewestCheckpoint(dir, &fresh);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->version, 20u);
+
+  // Space again: the next checkpoint is written.
+  fs::remove(filler);
+  EXPECT_NO_THROW(SaveCheckpoint(dir, trainer, {22, 2200, "run-x"}, 3));
+  EXPECT_EQ(ListCheckpoints(dir).size(), 2u);
+}
+
+// A checkpoint as hoverslam wrote them before the checksum trailer (format 1).
+void SaveFormatOne(const std::string& path, Trainer& trainer, const TrainingState& state) {
+  torch::serialize::OutputArchive archive, model, optimizer;
+  trainer.model()->save(model);
+  trainer.optimizer().save(optimizer);
+  archive.write("model", model);
+  archive.write("optimizer", optimizer);
+  const ObsNormalizer::State norm = trainer.normalizer().state();
+  archive.write("normalizer_mean", norm.mean);
+  archive.write("normalizer_var", norm.var);
+  archive.write("normalizer_count", torch::tensor(norm.count, torch::kFloat64));
+  archive.write("lr", torch::tensor(trainer.lr(), torch::kFloat64));
+  archive.write("version", torch::tensor(static_cast<int64_t>(state.version)));
+  archive.write("env_steps", torch::tensor(static_cast<int64_t>(state.env_steps)));
+  archive.write("run", torch::tensor(std::vector<uint8_t>(state.run.begin(), state.run.end())));
+  archive.write("format", torch::tensor(int64_t{1}));
+  archive.save_to(path);
+}
+
+TEST(Checkpoint, FormatOneFilesWithoutTrailerStillLoad) {
+  // A run started before checksums must not be lost by the upgrade; a format-2 file without
+  // its trailer is refused (Torn: tail-48).
+  const std::string dir = FreshDir("format_one");
+  torch::manual_seed(31);
+  Trainer trainer(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  trainer.Update(MakeBatch(310));
+  SaveFormatOne((fs::path(dir) / "ckpt-000000000003.pt").string(), trainer, {3, 300, "run-x"});
+  Trainer fresh(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  const std::optional<TrainingState> loaded = LoadNewestCheckpoint(dir, &fresh);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->version, 3u);
+  EXPECT_EQ(loaded->run, "run-x");
+  EXPECT_TRUE(SameParameters(trainer, fresh));
+  fs::remove_all(dir);
+}
+
+std::string FloorFile(const std::string& dir) {
+  const std::vector<char> bytes = ReadFile((fs::path(dir) / "version-floor").string());
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Checkpoint every 20 versions, a crash at 27: the restart from checkpoint 20 must continue
+// above 27, and only one write per 64 versions pays for it.
+TEST(VersionFloor, RestartContinuesAboveEveryPublishedVersion) {
+  const std::string dir = FreshDir("floor");
+  {
+    VersionFloor floor(dir);
+    EXPECT_EQ(floor.floor(), 0u);
+    EXPECT_EQ(floor.Resume(std::nullopt), 0u);  // a new run starts at 0
+    floor.Reserve(0);                           // before publishing version 0
+    EXPECT_EQ(floor.floor(), 64u);
+    EXPECT_EQ(FloorFile(dir), "64\n");
+    // Inside the block nothing is written: with the file gone, it stays gone.
+    fs::remove((fs::path(dir) / "version-floor").string());
+    for (uint64_t v = 1; v <= 27; ++v) floor.Reserve(v);
+    EXPECT_FALSE(fs::exists(fs::path(dir) / "version-floor"));
+    WriteFileAtomic((fs::path(dir) / "version-floor").string(), "64\n");  // put it back
+  }
+  VersionFloor restarted(dir);  // the crash: checkpoint 20 is the newest
+  EXPECT_EQ(restarted.floor(), 64u);
+  EXPECT_EQ(restarted.Resume(20), 64u);
+  EXPECT_GT(restarted.Resume(20), 27u);
+  EXPECT_EQ(restarted.Resume(std::nullopt), 64u);  // no checkpoint readable: new weights
+  restarted.Reserve(64);
+  EXPECT_EQ(FloorFile(dir), "128\n");
+  // A crash right after publishing 64 with checkpoint 20's weights: the next restart goes on
+  // above 64 too.
+  EXPECT_EQ(VersionFloor(dir).Resume(20), 128u);
+
+  // A clean stop checkpoints its last version, 70, and lowers the floor to 71: a restart
+  // then continues at 70 itself, the weights published as 70; from an older checkpoint, at 71.
+  restarted.Lower(70);
+  EXPECT_EQ(FloorFile(dir), "71\n");
+  EXPECT_EQ(VersionFloor(dir).Resume(70), 70u);
+  EXPECT_EQ(VersionFloor(dir).Resume(60), 71u);
+  EXPECT_EQ(VersionFloor(dir).Resume(std::nullopt), 71u);
+  EXPECT_EQ(VersionFloor(dir).Resume(90), 90u);  // written before the floor existed
+  EXPECT_FALSE(AnyTempFile(dir));
+  fs::remove_all(dir);
+}
+
+TEST(VersionFloor, DamagedFileStopsTheStartAndNoDirectoryKeepsNothing) {
+  const std::string dir = FreshDir("floor_damaged");
+  for (const char* text : {"", "\n", "12x\n", "64", "-3\n", "0\n", "99999999999999999999\n"}) {
+    WriteFileAtomic((fs::path(dir) / "version-floor").string(), text);
+    EXPECT_THROW(VersionFloor{dir}, std::runtime_error) << "'" << text << "'";
+  }
+  VersionFloor none("");
+  none.Reserve(5);
+  none.Lower(5);
+  EXPECT_EQ(none.floor(), 0u);
+  EXPECT_EQ(none.Resume(std::nullopt), 0u);
   fs::remove_all(dir);
 }
 

@@ -4,6 +4,7 @@
 // checkpoint that a restarted learner continues from.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -31,36 +32,38 @@ struct Ports {
       metrics = testing::FreePort();
 };
 
+// `extra` flags go after the common ones (each flag may be given once).
 std::unique_ptr<Child> StartLearner(const Ports& ports, const std::string& checkpoints,
-                                    const std::string& log) {
-  return std::make_unique<Child>(std::vector<std::string>{HOVERSLAM_LEARNER_BIN,
-                                                          "--bind",
-                                                          "127.0.0.1",
-                                                          "--trajectory-port",
-                                                          std::to_string(ports.trajectory),
-                                                          "--weights-port",
-                                                          std::to_string(ports.weights),
-                                                          "--metrics-port",
-                                                          std::to_string(ports.metrics),
-                                                          "--health-timeout",
-                                                          "1",
-                                                          "--device",
-                                                          "cpu",
-                                                          "--threads",
-                                                          "1",
-                                                          "--batch-transitions",
-                                                          "256",
-                                                          "--max-policy-lag",
-                                                          "1",
-                                                          "--checkpoint-dir",
-                                                          checkpoints,
-                                                          "--checkpoint-every",
-                                                          "1000",
-                                                          "--republish-interval",
-                                                          "0.1",
-                                                          "--epochs",
-                                                          "2"},
-                                 log);
+                                    const std::string& log,
+                                    const std::vector<std::string>& extra = {"--checkpoint-every",
+                                                                             "1000"}) {
+  std::vector<std::string> argv{HOVERSLAM_LEARNER_BIN,
+                                "--bind",
+                                "127.0.0.1",
+                                "--trajectory-port",
+                                std::to_string(ports.trajectory),
+                                "--weights-port",
+                                std::to_string(ports.weights),
+                                "--metrics-port",
+                                std::to_string(ports.metrics),
+                                "--health-timeout",
+                                "1",
+                                "--device",
+                                "cpu",
+                                "--threads",
+                                "1",
+                                "--batch-transitions",
+                                "256",
+                                "--max-policy-lag",
+                                "1",
+                                "--checkpoint-dir",
+                                checkpoints,
+                                "--republish-interval",
+                                "0.1",
+                                "--epochs",
+                                "2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<Child>(argv, log);
 }
 
 // Plays actors: receives weights, sends trajectories chosen by them.
@@ -71,6 +74,8 @@ class FakeActors {
     for (int i = 0; i < 2; ++i) {
       push_.push_back(
           MakeTrajectoryPush(ctx_, Endpoint("127.0.0.1", ports.trajectory), ZmqConfig{}));
+      // A learner that died must fail the test, not hang it on a full pipe.
+      push_.back().set(zmq::sockopt::sndtimeo, 10000);
     }
   }
 
@@ -113,13 +118,14 @@ class FakeActors {
     return t;
   }
 
-  void Send(int actor, const wire::Trajectory& t) {
+  // Whether the learner took the message within the send timeout.
+  bool Send(int actor, const wire::Trajectory& t) {
     std::vector<char> bytes;
     wire::Encode(t, &bytes);
-    SendBytes(actor, bytes);
+    return SendBytes(actor, bytes);
   }
-  void SendBytes(int actor, const std::vector<char>& bytes) {
-    push_[actor].send(zmq::buffer(bytes), zmq::send_flags::none);
+  bool SendBytes(int actor, const std::vector<char>& bytes) {
+    return push_[actor].send(zmq::buffer(bytes), zmq::send_flags::none).has_value();
   }
 
   const wire::Weights& weights() const { return weights_; }
@@ -220,6 +226,116 @@ TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   EXPECT_EQ(again.weights().run, run);
   learner->Signal(SIGTERM);
   EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
+}
+
+// Sends on-policy data from both actors until the learner publishes a version above
+// `after`; false if it does not within `timeout_s`.
+bool TrainPast(FakeActors& actors, uint64_t after, uint64_t* seed, double timeout_s = 60) {
+  return PollUntil(timeout_s, [&] {
+    for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, (*seed)++));
+    return actors.AwaitWeights(0.5, static_cast<int64_t>(after));
+  });
+}
+
+// Messages that decode and validate but do not fit: an actor of another env version (other
+// obs_dim), and finite values no rocket actor produces. Each is refused under its reason,
+// the learner stays up and goes on training on good data.
+TEST(LearnerIntegration, RejectsDataThatDoesNotFitAndTrainsOn) {
+  const Ports ports;
+  const std::string dir = ::testing::TempDir() + "learner_fit_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log = dir + ".log";
+  auto learner = StartLearner(ports, dir, log);
+  FakeActors actors(ports);
+  ASSERT_TRUE(actors.AwaitWeights(30)) << "no weights published; see " << log;
+  uint64_t seed = 1;
+  ASSERT_TRUE(TrainPast(actors, 0, &seed)) << "see " << log;
+  const uint64_t version = actors.weights().policy_version;
+
+  wire::Trajectory other_env = actors.Valid(0, 200);
+  other_env.Resize(kT, kN, 4, 2);  // obs_dim 4: a valid message of another task
+  actors.Send(0, other_env);
+  std::vector<wire::Trajectory> absurd(5, actors.Valid(1, 201));
+  absurd[0].rewards[3] = 1e30f;
+  absurd[1].logp[2] = -1e30f;  // a sample 1e15 standard deviations out
+  absurd[2].logp[2] = 1e4f;    // a density no Gaussian with log_std >= -20 has
+  absurd[3].obs[10] = 1e20f;
+  absurd[4].episodes[0].episode_return = -1e30f;
+  for (const wire::Trajectory& t : absurd) actors.Send(1, t);
+
+  auto counted = [&](const std::string& reason) {
+    return MetricValue(Metrics(ports.metrics),
+                       "hoverslam_learner_rejected_total{reason=\"" + reason + "\"}");
+  };
+  EXPECT_TRUE(PollUntil(10, [&] { return counted("wrong_dims") == 1; }))
+      << "wrong_dims counted " << counted("wrong_dims") << "; see " << log;
+  EXPECT_TRUE(PollUntil(10, [&] { return counted("out_of_range") == 5; }))
+      << "out_of_range counted " << counted("out_of_range") << "; see " << log;
+  ASSERT_EQ(learner->Wait(0), std::nullopt) << "the learner exited; see " << log;
+
+  ASSERT_TRUE(TrainPast(actors, version + 2, &seed)) << "training stopped; see " << log;
+  const std::string m = Metrics(ports.metrics);
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_rejected_updates_total"), 0);
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_skipped_minibatches_total"), 0);
+  learner->Signal(SIGTERM);
+  EXPECT_EQ(learner->Wait(20), std::optional<int>(0)) << "see " << log;
+}
+
+std::vector<uint64_t> CheckpointVersions(const std::string& dir) {
+  std::vector<uint64_t> versions;
+  std::smatch match;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, match, std::regex(R"(ckpt-(\d+)\.pt)"))) {
+      versions.push_back(std::stoull(match[1]));
+    }
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+// Checkpoints every 20 versions, a crash at 27: a restart from checkpoint 20 has weights
+// other than those published as 21..27, so it must never publish those numbers again, nor
+// any number a crashed restart published.
+TEST(LearnerIntegration, VersionsNeverRepeatAfterARestart) {
+  const Ports ports;
+  const std::string dir = ::testing::TempDir() + "learner_versions_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log = dir + ".log";
+  auto learner =
+      StartLearner(ports, dir, log, {"--checkpoint-every", "20", "--max-versions", "27"});
+  {
+    FakeActors actors(ports);
+    ASSERT_TRUE(actors.AwaitWeights(30)) << "see " << log;
+    uint64_t seed = 1;
+    ASSERT_TRUE(TrainPast(actors, 26, &seed, 120)) << "see " << log;
+    EXPECT_EQ(actors.weights().policy_version, 27u);
+    ASSERT_EQ(learner->Wait(20), std::optional<int>(0)) << "see " << log;
+  }
+  // Its final checkpoint lost: as if it had crashed at 27 after checkpoint 20.
+  ASSERT_EQ(CheckpointVersions(dir), (std::vector<uint64_t>{20, 27})) << "see " << log;
+  std::filesystem::remove(dir + "/ckpt-000000000027.pt");
+
+  learner = StartLearner(ports, dir, log + ".2");
+  uint64_t first = 0;
+  std::string run;
+  {
+    FakeActors actors(ports);
+    ASSERT_TRUE(actors.AwaitWeights(30)) << "see " << log << ".2";
+    first = actors.weights().policy_version;
+    run = actors.weights().run;
+    EXPECT_GT(first, 27u) << "restored checkpoint 20 published as a version already used";
+  }
+  learner->Signal(SIGKILL);  // a crash right after publishing, before any checkpoint
+  ASSERT_EQ(learner->Wait(20), std::optional<int>(-SIGKILL));
+
+  learner = StartLearner(ports, dir, log + ".3");
+  FakeActors actors(ports);
+  ASSERT_TRUE(actors.AwaitWeights(30)) << "see " << log << ".3";
+  EXPECT_GT(actors.weights().policy_version, first);
+  EXPECT_EQ(actors.weights().run, run);
+  learner->Signal(SIGTERM);
+  EXPECT_EQ(learner->Wait(20), std::optional<int>(0)) << "see " << log << ".3";
 }
 
 }  // namespace

@@ -59,6 +59,29 @@ TEST(PpoLoss, SurrogateClippingByHand) {
   EXPECT_NEAR(c.grad, 1.5, 1e-6);
 }
 
+// A behaviour log-probability of -1e30 (finite, absurd) would make ratio = exp(1e30) = inf
+// and the loss NaN. The log-ratio is bounded to [-20, 20] first: ratio exp(20) with A = -1
+// gives max(1 * e^20, 1 * 1.2) = e^20 = 4.85165e8, finite and flat in new_logp (the bound
+// is active). The other way, log-ratio -1e30 -> exp(-20) = 2.06e-9, A = 1: max(-2.06e-9,
+// -0.8) = -2.06e-9.
+TEST(PpoLoss, LogRatioIsBoundedBeforeExp) {
+  PpoConfig config;
+  const torch::Tensor zero = Scalar1(0);
+  for (const double old_logp : {-1e30, 1e30}) {
+    SCOPED_TRACE(old_logp);
+    const torch::Tensor new_logp = Scalar1(0).requires_grad_();
+    const double advantage = old_logp < 0 ? -1.0 : 1.0;
+    const PpoLossResult out =
+        PpoLoss(new_logp, Scalar1(old_logp), Scalar1(advantage), zero, zero, zero, zero, config);
+    out.loss.backward();
+    const double expected = old_logp < 0 ? std::exp(20.0) : -std::exp(-20.0);
+    EXPECT_NEAR(out.pg_loss.item<double>(), expected, std::abs(expected) * 1e-9);
+    EXPECT_TRUE(std::isfinite(out.loss.item<double>()));
+    EXPECT_TRUE(std::isfinite(out.approx_kl.item<double>()));
+    EXPECT_EQ(new_logp.grad().item<double>(), 0.0);
+  }
+}
+
 // One sample, old value 1, return 2, value_clip 0.2; only the value term is non-zero.
 struct ValueCase {
   double v_loss, grad;
