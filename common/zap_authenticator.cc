@@ -15,6 +15,9 @@ namespace {
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";  // fixed by RFC 27
 constexpr std::chrono::milliseconds kPoll(100);  // bounds shutdown and monitor pick-up
 constexpr double kRefusalLogEvery = 30;          // seconds between logs of the same refusal
+// A stranger can present a new key at every attempt: past this many remembered refusals
+// the log throttle forgets them all rather than grow without bound.
+constexpr size_t kMaxRefusalsRemembered = 1024;
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -127,8 +130,11 @@ void ZapAuthenticator::Reload(bool startup) {
       keys[Binary(ReadPublicKeyFile(path))] = name.substr(0, name.size() - 4);
       bad_files_.erase(path);
     } catch (const std::exception& e) {
-      // A file that vanished mid-listing is a swap in progress: try again next time.
-      if (!fs::exists(it->path())) return;
+      // A file that vanished mid-listing is a swap in progress: try again next time. The
+      // non-throwing exists: one that cannot be stat'ed (ELOOP, EACCES) is just a bad file,
+      // and an exception here would stop the handler for good.
+      std::error_code unknown;
+      if (!fs::exists(it->path(), unknown) && !unknown) return;
       if (startup) throw;
       if (bad_files_[path] != e.what()) spdlog::warn("ignoring {}", e.what());
       bad_files_[path] = e.what();
@@ -185,9 +191,7 @@ void ZapAuthenticator::Answer() {
     const std::string who = frames.size() >= 7 && frames[6].size() == 32
                                 ? "key " + Z85(frames[6].to_string())
                                 : "a " + text(5) + " client";
-    const double now = Now();
-    if (now - last_refusal_log_[who] >= kRefusalLogEvery) {
-      last_refusal_log_[who] = now;
+    if (ShouldLogRefusal(who)) {
       spdlog::warn("refused {} from {}: {} (authorized keys are the *.pub files in {})", who,
                    text(3), reason, dir_);
     }
@@ -221,9 +225,7 @@ void ZapAuthenticator::ReadMonitor(Monitor& monitor) {
     }
     if (failure != AuthFailure::kKeyNotAuthorized) {
       const std::string what = monitor.channel + std::string(AuthFailureName(failure));
-      const double now = Now();
-      if (now - last_refusal_log_[what] >= kRefusalLogEvery) {
-        last_refusal_log_[what] = now;
+      if (ShouldLogRefusal(what)) {
         spdlog::warn("refused a client on {} ({}): {}", endpoint.to_string(), monitor.channel,
                      failure == AuthFailure::kNotCurve ? "it does not use CURVE"
                      : failure == AuthFailure::kHandshakeAborted
@@ -233,6 +235,15 @@ void ZapAuthenticator::ReadMonitor(Monitor& monitor) {
     }
     if (hooks_.on_failure) hooks_.on_failure(failure);
   }
+}
+
+bool ZapAuthenticator::ShouldLogRefusal(const std::string& what) {
+  const double now = Now();
+  if (last_refusal_log_.size() >= kMaxRefusalsRemembered) last_refusal_log_.clear();
+  auto [it, fresh] = last_refusal_log_.try_emplace(what, now);
+  if (!fresh && now - it->second < kRefusalLogEvery) return false;
+  it->second = now;
+  return true;
 }
 
 void ZapAuthenticator::Loop() {

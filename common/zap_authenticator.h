@@ -69,6 +69,8 @@ class ZapAuthenticator {
   void Reload(bool startup);
   void Answer();
   void ReadMonitor(Monitor& monitor);
+  // Whether to log this refusal now: once per kRefusalLogEvery for each key or kind.
+  bool ShouldLogRefusal(const std::string& what);
 
   zmq::context_t& ctx_;
   std::string secret_key_, dir_;

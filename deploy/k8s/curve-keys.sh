@@ -11,8 +11,10 @@
 #   1. the new public key is added to hoverslam-curve-clients; the learner re-reads it within
 #      a second of the kubelet updating the volume (up to a minute or so),
 #   2. the client's Secret gets the new secret key and its pods are restarted (rolling),
-#   3. once the rollout is done, the old public keys of that client are removed: a copy of the
-#      old secret key is then worthless.
+#   3. once the rollout is done, the old public keys of that client are removed, and the learner
+#      is restarted (it writes a final checkpoint on SIGTERM and resumes from it in seconds): the
+#      learner checks keys when a client connects, so this cuts any connection admitted under an
+#      old key. A copy of the old secret key is then worthless.
 # Keys are made by hoverslam-keygen (set HOVERSLAM_KEYGEN to its path if it is not on PATH) in
 # a private temporary directory that is removed at exit; secret keys never touch other disks.
 set -euo pipefail
@@ -101,3 +103,7 @@ for key in $old; do
     -p "[{\"op\":\"remove\",\"path\":\"/data/$key\"}]" >/dev/null
   echo "removed $key" >&2
 done
+echo "waiting 90 s for the learner's volume, then restarting it to cut old connections" >&2
+sleep 90
+kube rollout restart statefulset/hoverslam-learner
+kube rollout status statefulset/hoverslam-learner --timeout=10m

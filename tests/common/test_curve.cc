@@ -24,6 +24,7 @@
 #include "common/curve.h"
 #include "common/zap_authenticator.h"
 #include "common/zmq_sockets.h"
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 
 namespace hoverslam {
@@ -33,27 +34,8 @@ namespace fs = std::filesystem;
 using testing::Child;
 using testing::FreePort;
 using testing::PollUntil;
-
-// A fresh directory, removed with everything in it. Not thread-safe.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hoverslam-curve-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
-  std::ofstream(path, std::ios::trunc) << text;
-  ASSERT_EQ(chmod(path.c_str(), mode), 0) << path;
-}
+using testing::TempDir;
+using testing::WriteFile;
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {
@@ -233,7 +215,7 @@ class CurveServerFixture : public ::testing::Test {
     });
   }
 
-  TempDir dir_;
+  TempDir dir_{"hoverslam-curve"};
   CurveKeyPair server_keys_, client_keys_;
   zmq::context_t ctx_{1};  // the server's: the ZAP handler serves this context only
   zmq::context_t client_ctx_{1};
@@ -426,6 +408,20 @@ TEST_F(CurveServerFixture, KeySwappedInLikeAKubernetesSecretIsPickedUp) {
       MakeTrajectoryPush(client_ctx_, endpoint, ZmqConfig{}, ClientWith(client_keys_));
   EXPECT_TRUE(
       PollUntil(10, [&] { return Failures(AuthFailure::kKeyNotAuthorized) > refused_before; }));
+}
+
+// A *.pub entry that cannot even be stat'ed (a symlink loop here; EACCES is alike) is
+// one bad file: it must not stop the handler, which would then refuse every new client.
+TEST_F(CurveServerFixture, UnstatableKeyEntryIsIgnoredAndReloadsGoOn) {
+  Start(/*reload_s=*/0.1);
+  fs::create_symlink("loop.pub", clients_dir() + "/loop.pub");
+  const CurveKeyPair late = NewCurveKeyPair();
+  WriteFile(clients_dir() + "/late.pub", late.public_key + "\n", 0644);
+  EXPECT_TRUE(PollUntil(5, [&] { return zap_->authorized_keys() == 2u; }))
+      << "the key added beside the bad entry was never read";
+  zmq::socket_t push = MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                          ZmqConfig{}, ClientWith(late));
+  EXPECT_TRUE(PushArrives(push, 10));
 }
 
 TEST(CurveTransport, AuthenticatorRefusesToStartWithoutItsKeysNamingWhatIsWrong) {

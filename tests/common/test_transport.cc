@@ -18,6 +18,7 @@
 #include "common/protocol.h"
 #include "common/rng.h"
 #include "common/zmq_sockets.h"
+#include "tests/support/files.h"
 #include "tests/support/wire_compare.h"
 
 namespace hoverslam {
@@ -25,21 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kDeadline = std::chrono::seconds(10);
-
-// A fresh directory for ipc:// socket files, removed with everything in it. Not thread-safe.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hoverslam-transport-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The next message on `socket`, or nullopt when none arrives before `timeout`.
 std::optional<zmq::message_t> RecvWithin(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
@@ -165,7 +151,7 @@ class Transport : public ::testing::TestWithParam<std::string> {
     return endpoint;
   }
 
-  TempDir dir_;
+  testing::TempDir dir_{"hoverslam-transport"};  // for ipc:// socket files
   zmq::context_t ctx_;
   zmq::socket_t pull_, pub_;
 };

@@ -15,34 +15,16 @@ work=${3:-$(mktemp -d /tmp/hoverslam-fuzz-XXXXXX)}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cxx=${CXX_FUZZ:-clang++}
 
-if ! command -v "$cxx" >/dev/null 2>&1; then
-  echo "SKIP: $cxx not found (install clang and libclang-rt-dev for libFuzzer)"
-  exit 77
-fi
-
+. "$root/tests/fuzz/fuzz_lib.sh"
+fuzz_require_cxx
 mkdir -p "$work"
 bin="$work/fuzz_protocol"
-sources="$root/tests/fuzz/fuzz_protocol.cc $root/common/protocol.cc"
-stale=0
-[ -x "$bin" ] || stale=1
-for f in $sources "$root/common/protocol.h" "$root/common/msgpack_fields.h" \
-         "$root/common/outcome.h" "$0"; do
-  [ "$stale" = 1 ] || [ "$f" -nt "$bin" ] && stale=1
-done
-if [ "$stale" = 1 ]; then
-  echo "building $bin"
-  # shellcheck disable=SC2086
-  "$cxx" -std=c++17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -O1 -g \
-    -I"$root" -DMSGPACK_NO_BOOST $sources -o "$bin.tmp"
-  mv "$bin.tmp" "$bin"
-fi
+fuzz_build "$bin" "$root/tests/fuzz/fuzz_protocol.cc $root/common/protocol.cc" \
+  "$root/common/protocol.h $root/common/msgpack_fields.h $root/common/outcome.h" \
+  -DMSGPACK_NO_BOOST
 
 # Seed corpus: valid messages of both types, so mutations start inside the format.
-seeds="$work/seeds"
-corpus="$work/corpus"
-artifacts="$work/artifacts"
-rm -rf "$seeds" "$corpus" "$artifacts"
-mkdir -p "$seeds" "$corpus" "$artifacts"
+fuzz_fresh_dirs
 if [ -n "$tool" ] && [ -x "$tool" ]; then
   for seed in 1 2 3 4 5 6 7 8; do
     "$tool" encode trajectory "$seed" "$seeds/trajectory-$seed" >/dev/null
@@ -64,23 +46,4 @@ done
 printf '%s\n' '"\xcc"' '"\xcd"' '"\xce"' '"\xcf"' '"\xca"' '"\xcb"' '"\xc4"' '"\xc5"' '"\xc6"' \
   '"\xd9"' '"\xdc"' '"\xde"' '"\x7f\x80\x00\x00"' '"\x00\x00\xc0\x7f"' >>"$dict"
 
-log="$work/fuzz.log"
-echo "fuzzing for ${seconds}s in $work"
-set +e
-"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=1024 \
-  -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
-  "$corpus" "$seeds" >"$log" 2>&1
-rc=$?
-set -e
-grep -E '^(INFO: (Running|Loaded|seed corpus)|#[0-9]+[[:space:]]+(INITED|DONE))|^stat::|^Done' "$log" || true
-
-found=$(find "$artifacts" -type f | head -n 20)
-if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
-  echo "FAIL: fuzzer exit code $rc; findings:"
-  for f in $found; do
-    echo "  $f ($(wc -c <"$f") bytes): $(od -An -tx1 -N64 "$f" | tr -s ' \n' ' ')"
-  done
-  tail -n 60 "$log"
-  exit 1
-fi
-echo "fuzz_protocol: no findings"
+fuzz_run fuzz_protocol "$bin" "$seconds" -malloc_limit_mb=1024 -dict="$dict"

@@ -15,6 +15,7 @@
 
 #include <zmq.hpp>
 
+#include "tests/support/files.h"
 #include "tests/support/process.h"
 
 namespace hoverslam {
@@ -24,6 +25,8 @@ namespace fs = std::filesystem;
 using testing::Child;
 using testing::FreePort;
 using testing::PollUntil;
+using testing::ReadAll;
+using testing::WriteFile;
 
 struct Keys {
   std::string public_key, secret_key;
@@ -33,16 +36,6 @@ Keys NewKeys() {
   char pub[41] = {}, sec[41] = {};
   EXPECT_EQ(zmq_curve_keypair(pub, sec), 0);
   return {pub, sec};
-}
-
-void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
-  std::ofstream(path, std::ios::trunc) << text;
-  ASSERT_EQ(chmod(path.c_str(), mode), 0) << path;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // The value of one sample (`name` or `name{labels}`), or -1 when absent.

@@ -110,11 +110,10 @@ def healthz(ip, port, timeout=3):
 
 # --- manifests -------------------------------------------------------------------------
 
-def render(repo, overlay):
-    yaml_text = run("kubectl", "kustomize", os.path.join(repo, overlay)).stdout
-    # kubectl prints JSON without a cluster when asked to edit locally; removing an
-    # annotation nobody sets changes nothing, so this is a YAML-to-JSON step with no
-    # dependency beyond kubectl itself.
+def yaml_objects(yaml_text):
+    """The objects of a YAML stream. kubectl prints JSON without a cluster when asked to edit
+    locally; removing an annotation nobody sets changes nothing, so this is a YAML-to-JSON step
+    with no dependency beyond kubectl itself."""
     proc = subprocess.run(["kubectl", "annotate", "--local", "-f", "-", "-o", "json",
                            "hoverslam.invalid/none-"], input=yaml_text, text=True,
                           capture_output=True, check=True)
@@ -127,6 +126,10 @@ def render(repo, overlay):
         obj, i = decoder.raw_decode(text, i)
         objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
     return objects
+
+
+def render(repo, overlay):
+    return yaml_objects(run("kubectl", "kustomize", os.path.join(repo, overlay)).stdout)
 
 
 def find(objects, kind, component):
@@ -171,9 +174,7 @@ def curve_secrets(repo, keygen, dest):
     root-owned, group 10001, mode 0440. Returns {secret name: directory}."""
     out = run(os.path.join(repo, "deploy/k8s/curve-keys.sh"), "init", "--dry-run",
               env=dict(os.environ, HOVERSLAM_KEYGEN=keygen)).stdout
-    manifests = json.loads(run("kubectl", "create", "--dry-run=client", "-o", "json", "-f", "-",
-                               input_text=out).stdout)
-    items = manifests["items"] if manifests.get("kind") == "List" else [manifests]
+    items = yaml_objects(out)
     dirs = {}
     for secret in items:
         d = os.path.join(dest, secret["metadata"]["name"])
