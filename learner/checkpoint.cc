@@ -107,8 +107,56 @@ torch::Tensor Read(torch::serialize::InputArchive& in, const std::string& key) {
   return t;
 }
 
+// Module::load takes a tensor of any shape, and one of another dtype it copies in bit for bit
+// under the parameter's own dtype (float64 in a file gives finite garbage in float32): check
+// the file's parameters, `module`'s own and its children's, before loading them.
+void CheckParameters(torch::serialize::InputArchive& archive, const torch::nn::Module& module,
+                     const std::string& prefix) {
+  for (const auto& item : module.named_parameters(/*recurse=*/false)) {
+    const torch::Tensor saved = Read(archive, item.key());
+    if (saved.scalar_type() != item.value().scalar_type()) {
+      throw std::runtime_error("parameter " + prefix + item.key() + " is " +
+                               std::string(c10::toString(saved.scalar_type())) + ", not " +
+                               c10::toString(item.value().scalar_type()));
+    }
+    if (saved.sizes() != item.value().sizes()) {
+      throw std::runtime_error("a model of other dims or sizes");
+    }
+  }
+  for (const auto& child : module.named_children()) {
+    torch::serialize::InputArchive child_archive;
+    archive.read(child.key(), child_archive);
+    CheckParameters(child_archive, *child.value(), prefix + child.key() + ".");
+  }
+}
+
+// Adam::load takes moments of any shape, dtype and device and any step count; the next
+// step then throws on them (or divides by 1 - beta^0 = 0 after a negative step).
+void CheckAdamState(Trainer& trainer) {
+  const auto& state = trainer.optimizer().state();
+  for (const auto& item : trainer.model()->named_parameters()) {
+    const torch::Tensor& p = item.value();
+    const auto it = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it == state.end()) continue;  // Adam starts it at the first step
+    const auto& s = static_cast<const torch::optim::AdamParamState&>(*it->second);
+    const auto fits = [&p](const torch::Tensor& t) {
+      return t.defined() && t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type() &&
+             t.device() == p.device();
+    };
+    if (!fits(s.exp_avg()) || !fits(s.exp_avg_sq()) ||
+        (s.max_exp_avg_sq().defined() && !fits(s.max_exp_avg_sq()))) {
+      throw std::runtime_error("Adam's moments of " + item.key() +
+                               " do not fit it (other sizes, dtype or device)");
+    }
+    if (s.step() < 0) {
+      throw std::runtime_error("Adam's step count of " + item.key() + " is " +
+                               std::to_string(s.step()));
+    }
+  }
+}
+
 // Loads one checkpoint file into `trainer`; throws, leaving it partly loaded, on any fault.
-TrainingState Load(const std::string& path, const TrainerSnapshot& before, Trainer* trainer) {
+TrainingState Load(const std::string& path, Trainer* trainer) {
   const std::string bytes = ReadWholeFile(path);
   bool sealed = false;
   const std::string_view payload = Unseal(bytes, &sealed);
@@ -130,15 +178,10 @@ TrainingState Load(const std::string& path, const TrainerSnapshot& before, Train
   state.env_steps = static_cast<uint64_t>(Read(archive, "env_steps").item<int64_t>());
   state.run = TensorString(Read(archive, "run"));
   const double lr = Read(archive, "lr").item<double>();
+  CheckParameters(model, *trainer->model(), "");
   trainer->model()->load(model);
-  // Module::load takes a tensor of any shape: a model of other sizes must not pass.
-  const std::vector<torch::Tensor> parameters = trainer->model()->parameters();
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    if (parameters[i].sizes() != before.parameters[i].sizes()) {
-      throw std::runtime_error("a model of other dims or sizes");
-    }
-  }
   trainer->optimizer().load(optimizer);
+  CheckAdamState(*trainer);
   trainer->normalizer().Load(norm);
   trainer->set_lr(lr);
   if (std::optional<std::string> problem = trainer->Problem()) throw std::runtime_error(*problem);
@@ -216,7 +259,7 @@ std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Traine
   const TrainerSnapshot before = trainer->Snapshot();
   for (const std::string& path : ListCheckpoints(dir)) {
     try {
-      const TrainingState state = Load(path, before, trainer);
+      const TrainingState state = Load(path, trainer);
       spdlog::info("resumed from {}: version {}, run {}, lr {:.3g}", path, state.version, state.run,
                    trainer->lr());
       return state;

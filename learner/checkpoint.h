@@ -41,9 +41,10 @@ std::vector<std::string> ListCheckpoints(const std::string& dir);
 void RemoveTempFiles(const std::string& dir);
 
 // Removes temp files, then loads the newest checkpoint that is whole (its digest matches),
-// fits `trainer` (every tensor's shape) and holds a state Trainer::Problem() accepts,
-// reporting each refused one and falling back to the previous. nullopt when none loads;
-// the trainer is then as it was.
+// fits `trainer` (every parameter's shape and dtype; Adam's moments those of their parameter,
+// its step counts >= 0) and holds a state Trainer::Problem() accepts, reporting each refused
+// one and falling back to the previous. nullopt when none loads; the trainer is then as it
+// was.
 std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer);
 
 // Versions never repeat, across crashes and restarts. The checkpoint directory holds

@@ -49,8 +49,9 @@ struct Learner::Impl {
   std::unique_ptr<Trainer> trainer;
   TrainingState state;
   uint64_t last_checkpoint = 0;
-  MetricsServer metrics_server;
-  LearnerMetrics metrics;
+  // Made after the restore, so the first scrape already shows the restored version.
+  std::unique_ptr<MetricsServer> metrics_server;
+  std::unique_ptr<LearnerMetrics> metrics;
   zmq::context_t ctx{1};
   std::unique_ptr<ZapAuthenticator> zap;  // CURVE: before the sockets it guards; null if off
   TrajectoryQueue queue;
@@ -61,15 +62,17 @@ struct Learner::Impl {
   explicit Impl(const LearnerConfig& c)
       : config(c),
         device(ResolveDevice(c.device)),
-        metrics_server(c.metrics_port, c.health_timeout_s, c.metrics_bind),
-        metrics(metrics_server),
         queue(c.queue_capacity),
         version_floor(c.checkpoint_dir) {
     if (c.threads > 0) torch::set_num_threads(c.threads);
     torch::manual_seed(c.seed);
     trainer = std::make_unique<Trainer>(kObsDim, kActDim, c.ppo, device);
     Restore();
-    zap = MakeZapAuthenticator(ctx, c.curve, metrics_server, "hoverslam_learner");
+    metrics_server =
+        std::make_unique<MetricsServer>(c.metrics_port, c.health_timeout_s, c.metrics_bind);
+    metrics = std::make_unique<LearnerMetrics>(*metrics_server);
+    metrics->policy_version.Set(static_cast<double>(state.version));
+    zap = MakeZapAuthenticator(ctx, c.curve, *metrics_server, "hoverslam_learner");
     ReceiverOptions options;
     options.endpoint = BindEndpoint(c.trajectory_endpoint, c.bind, c.trajectory_port);
     options.zmq = c.zmq;
@@ -79,11 +82,11 @@ struct Learner::Impl {
     options.obs_dim = kObsDim;
     options.act_dim = kActDim;
     options.curve = ServerCurve(zap.get(), "trajectories");
-    receiver = std::make_unique<Receiver>(ctx, options, &queue, &metrics);
+    receiver = std::make_unique<Receiver>(ctx, options, &queue, metrics.get());
     receiver->SetVersion(state.version);
     publisher = std::make_unique<Publisher>(
         ctx, BindEndpoint(c.weights_endpoint, c.bind, c.weights_port), c.zmq, c.republish_s,
-        &metrics, ServerCurve(zap.get(), "weights"));
+        metrics.get(), ServerCurve(zap.get(), "weights"));
     // At start-up a checkpoint directory that cannot take the version floor is fatal.
     if (!PublishWeights()) throw std::runtime_error("the restored weights cannot be published");
     spdlog::info("learner run {} on {}, version {}, trajectories on {}, weights on {}", state.run,
@@ -133,19 +136,19 @@ struct Learner::Impl {
       version_floor.Reserve(state.version);
     } catch (const std::exception& e) {
       // Published without a durable floor, the version could be re-used after a crash.
-      metrics.checkpoint_failures.Increment();
+      metrics->checkpoint_failures.Increment();
       spdlog::error("not publishing version {}: {}", state.version, e.what());
       return false;
     }
     publisher->Publish(std::move(bytes));
-    metrics.policy_version.Set(static_cast<double>(state.version));
+    metrics->policy_version.Set(static_cast<double>(state.version));
     return true;
   }
 
   void Checkpoint() {
     if (config.checkpoint_dir.empty() || last_checkpoint == state.version) return;
     if (std::optional<std::string> problem = trainer->Problem()) {
-      metrics.checkpoint_failures.Increment();
+      metrics->checkpoint_failures.Increment();
       spdlog::error("not checkpointing version {}: {}", state.version, *problem);
       return;
     }
@@ -155,10 +158,10 @@ struct Learner::Impl {
       const std::string path =
           SaveCheckpoint(config.checkpoint_dir, *trainer, state, config.keep_checkpoints);
       last_checkpoint = state.version;
-      metrics.checkpoints_written.Increment();
+      metrics->checkpoints_written.Increment();
       spdlog::info("checkpoint {}", path);
     } catch (const std::exception& e) {
-      metrics.checkpoint_failures.Increment();
+      metrics->checkpoint_failures.Increment();
       spdlog::error("checkpoint of version {} failed: {}", state.version,
                     std::string(e.what()).substr(0, 300));
     }
@@ -174,18 +177,18 @@ struct Learner::Impl {
     while (transitions < config.batch_transitions) {
       if (stop.load()) return false;
       // Waiting for data is progress (starved, not stuck), unless nothing can arrive.
-      if (!receiver->failed()) metrics_server.heartbeat().Beat();
+      if (!receiver->failed()) metrics_server->heartbeat().Beat();
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
-      metrics.queue_depth.Set(static_cast<double>(queue.size()));
-      metrics.actors_seen.Set(receiver->ActorsSeen(60.0));
+      metrics->queue_depth.Set(static_cast<double>(queue.size()));
+      metrics->actors_seen.Set(receiver->ActorsSeen(60.0));
       if (!t) continue;
       if (wire::CheckPolicyVersion(t->policy_version, state.version, config.max_policy_lag) !=
           wire::Reject::kNone) {
-        metrics.rejected[static_cast<int>(wire::Reject::kStale)]->Increment();
+        metrics->rejected[static_cast<int>(wire::Reject::kStale)]->Increment();
         continue;
       }
       const uint64_t lag = state.version - t->policy_version;
-      metrics.policy_lag.Observe(static_cast<double>(lag));
+      metrics->policy_lag.Observe(static_cast<double>(lag));
       lag_sum += static_cast<double>(lag);
       *max_lag = std::max(*max_lag, lag);
       transitions += static_cast<int64_t>(t->transitions());
@@ -237,11 +240,11 @@ struct Learner::Impl {
       const double t0 = Now();
       const UpdateStats s = trainer->Update(batch);
       const double seconds = Now() - t0;
-      metrics_server.heartbeat().Beat();
-      metrics.update_duration.Observe(seconds);
-      metrics.skipped_minibatches.Increment(s.skipped_minibatches);
+      metrics_server->heartbeat().Beat();
+      metrics->update_duration.Observe(seconds);
+      metrics->skipped_minibatches.Increment(s.skipped_minibatches);
       if (s.rejected) {
-        metrics.rejected_updates.Increment();
+        metrics->rejected_updates.Increment();
         spdlog::warn("update of {} transitions rejected, version stays {}: {}", s.transitions,
                      state.version, s.rejected_why);
         continue;
@@ -264,14 +267,14 @@ struct Learner::Impl {
   }
 
   void Record(const UpdateStats& s) {
-    metrics.env_steps_trained.Increment(static_cast<double>(s.transitions));
-    metrics.pg_loss.Set(s.pg_loss);
-    metrics.v_loss.Set(s.v_loss);
-    metrics.entropy.Set(s.entropy);
-    metrics.approx_kl.Set(s.approx_kl);
-    metrics.clipfrac.Set(s.clipfrac);
-    metrics.explained_var.Set(s.explained_var);
-    metrics.learning_rate.Set(s.lr);
+    metrics->env_steps_trained.Increment(static_cast<double>(s.transitions));
+    metrics->pg_loss.Set(s.pg_loss);
+    metrics->v_loss.Set(s.v_loss);
+    metrics->entropy.Set(s.entropy);
+    metrics->approx_kl.Set(s.approx_kl);
+    metrics->clipfrac.Set(s.clipfrac);
+    metrics->explained_var.Set(s.explained_var);
+    metrics->learning_rate.Set(s.lr);
   }
 };
 

@@ -38,10 +38,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$cmd" in init | rotate) ;; *) sed -n '2,17p' "$0" >&2; exit 2 ;; esac
-command -v "$keygen" >/dev/null || {
+keygen=$(command -v "$keygen") || {
   echo "hoverslam-keygen not found: build it, or set HOVERSLAM_KEYGEN" >&2
   exit 2
 }
+case "$keygen" in /*) ;; *) keygen="$PWD/$keygen" ;; esac # keys are made in another directory
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -345,6 +345,12 @@ struct TwoCheckpoints {
     EXPECT_EQ(fresh.lr(), 1.5e-4);
     EXPECT_TRUE(SameParameters(at8, fresh));
     EXPECT_TRUE(torch::equal(at8.normalizer().var(), fresh.normalizer().var()));
+    ExpectSameAdamState(at8, fresh);
+    // What the learner does next: a refused file must leave nothing that breaks the update.
+    UpdateStats stats;
+    ASSERT_NO_THROW(stats = fresh.Update(MakeBatch(100)));
+    EXPECT_FALSE(stats.rejected) << stats.rejected_why;
+    EXPECT_GT(stats.applied_minibatches, 0);
   }
 
   std::string dir, newest;
@@ -420,6 +426,50 @@ TEST(Checkpoint, OtherModelShapesAreRefusedAndLeaveTheTrainerAlone) {
   EXPECT_TRUE(SameParameters(trainer, reference));
   for (const torch::Tensor& p : trainer.model()->parameters()) EXPECT_NE(p.size(-1), 16);
   fs::remove_all(dir);
+}
+
+// Puts Adam's state of `from` under `to`'s parameters, one by one: what `to` saves then has
+// its own model but `from`'s optimiser state.
+void TransplantAdamState(Trainer& from, Trainer* to) {
+  const std::vector<torch::Tensor> source = from.model()->parameters();
+  const std::vector<torch::Tensor> target = to->model()->parameters();
+  ASSERT_EQ(source.size(), target.size());
+  for (size_t i = 0; i < target.size(); ++i) {
+    const torch::optim::AdamParamState* s = StateOf(from, source[i]);
+    ASSERT_NE(s, nullptr);
+    to->optimizer().state()[c10::guts::to_string(target[i].unsafeGetTensorImpl())] =
+        std::make_unique<torch::optim::AdamParamState>(*s);
+  }
+}
+
+// A file whose model fits, holding an optimiser state or parameters that do not: it loads,
+// and then the first Trainer::Update throws (or divides by zero), so it must be refused.
+TEST(Checkpoint, AdamStateOrDtypeThatDoesNotFitIsRefused) {
+  for (const char* fault :
+       {"adam-of-other-sizes", "float64-moments", "negative-step", "float64-parameters"}) {
+    SCOPED_TRACE(fault);
+    TwoCheckpoints c(std::string("adam_") + fault);
+    torch::manual_seed(13);
+    Trainer bad(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+    bad.Update(MakeBatch(130));
+    const std::string how = fault;
+    if (how == "adam-of-other-sizes") {
+      PpoConfig other_sizes = SmallConfig();
+      other_sizes.hidden = {16, 16};
+      Trainer other(kObsDim, kActDim, other_sizes, torch::kCPU);
+      other.Update(MakeBatch(140));
+      TransplantAdamState(other, &bad);
+    }
+    for (const torch::Tensor& p : bad.model()->parameters()) {
+      const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      auto& s = static_cast<torch::optim::AdamParamState&>(*bad.optimizer().state().at(key));
+      if (how == "float64-moments") s.exp_avg(s.exp_avg().to(torch::kFloat64));
+      if (how == "negative-step") s.step(-1);
+    }
+    if (how == "float64-parameters") bad.model()->to(torch::kFloat64);
+    SaveCheckpoint(c.dir, bad, {9, 900, "run-x"}, 5);  // in place of the good 9
+    c.ExpectPreviousLoads();
+  }
 }
 
 TEST(Checkpoint, TempFilesOfAnInterruptedWriteAreRemovedOnLoad) {
