@@ -273,7 +273,9 @@ void ZapAuthenticator::Loop() {
     }
   } catch (const std::exception& e) {
     // The sockets enforce their ZAP domain: with no handler they admit nobody.
-    spdlog::error("ZAP handler stopped: {}; every client is refused from now on", e.what());
+    spdlog::error("ZAP handler stopped: {}; every client is refused from now on, /healthz fails",
+                  e.what());
+    failed_.store(true);
   }
   rep_.close();
   monitors_.clear();

@@ -58,6 +58,9 @@ class ZapAuthenticator {
 
   // Keys admitted now.
   size_t authorized_keys() const { return authorized_count_.load(); }
+  // The thread stopped on an error: every client is refused until the process restarts,
+  // so the owner should fail its /healthz and let Kubernetes restart it.
+  bool failed() const { return failed_.load(); }
 
  private:
   struct Monitor {
@@ -85,6 +88,7 @@ class ZapAuthenticator {
   std::vector<Monitor> pending_;   // made by Server(), adopted by the thread; under mutex_
   std::vector<Monitor> monitors_;  // the thread's
   std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
   std::thread thread_;
 };
 

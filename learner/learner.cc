@@ -177,7 +177,7 @@ struct Learner::Impl {
     while (transitions < config.batch_transitions) {
       if (stop.load()) return false;
       // Waiting for data is progress (starved, not stuck), unless nothing can arrive.
-      if (!receiver->failed()) metrics_server->heartbeat().Beat();
+      BeatIfServing();
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
       metrics->queue_depth.Set(static_cast<double>(queue.size()));
       metrics->actors_seen.Set(receiver->ActorsSeen(60.0));
@@ -226,6 +226,12 @@ struct Learner::Impl {
     return reason;
   }
 
+  // Progress for /healthz, unless a socket's thread has died (a failed receiver takes no
+  // data; a failed ZAP handler admits no client): then /healthz fails and the pod restarts.
+  void BeatIfServing() {
+    if (!receiver->failed() && !(zap && zap->failed())) metrics_server->heartbeat().Beat();
+  }
+
   std::string Train(const std::atomic<bool>& stop) {
     std::vector<wire::Trajectory> batch;
     while (true) {
@@ -240,7 +246,7 @@ struct Learner::Impl {
       const double t0 = Now();
       const UpdateStats s = trainer->Update(batch);
       const double seconds = Now() - t0;
-      metrics_server->heartbeat().Beat();
+      BeatIfServing();
       metrics->update_duration.Observe(seconds);
       metrics->skipped_minibatches.Increment(s.skipped_minibatches);
       if (s.rejected) {
