@@ -48,13 +48,10 @@ ActorMetrics::ActorMetrics(MetricsServer& m)
     connected[c] = &m.Gauge("hoverslam_actor_connected",
                             "1 while the connection to the learner is up (handshake done).",
                             {{"channel", channel}});
-    for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f) {
-      auth_failures[c][f] = &m.Counter(
-          "hoverslam_actor_auth_failures_total",
-          "Handshakes the learner refused (key not authorized, CURVE at one end only).",
-          {{"channel", channel},
-           {"reason", std::string(HandshakeFailureName(static_cast<HandshakeFailure>(f)))}});
-    }
+    auth_failures[c] = CountersByEnum<HandshakeFailure>(
+        m, "hoverslam_actor_auth_failures_total",
+        "Handshakes the learner refused (key not authorized, CURVE at one end only).", "reason",
+        HandshakeFailureName, {{"channel", channel}});
   }
   episodes = CountersByOutcome(m, "hoverslam_actor_episodes_total", "Ended episodes by outcome.");
   weights_rejected = CountersByReason(m, "hoverslam_actor_weights_rejected_total",

@@ -26,6 +26,20 @@ inline ReasonCounters CountersByReason(MetricsServer& m, const std::string& name
   return counters;
 }
 
+// `name{label="..."}` (plus `labels`) for every value of an enum that ends in kCount,
+// named by `name_of`: refusals by reason, for instance. Indexed by the enum.
+template <typename Enum, typename NameOf>
+std::array<prometheus::Counter*, static_cast<size_t>(Enum::kCount)> CountersByEnum(
+    MetricsServer& m, const std::string& name, const std::string& help, const std::string& label,
+    NameOf name_of, prometheus::Labels labels = {}) {
+  std::array<prometheus::Counter*, static_cast<size_t>(Enum::kCount)> counters{};
+  for (size_t i = 0; i < counters.size(); ++i) {
+    labels[label] = std::string(name_of(static_cast<Enum>(i)));
+    counters[i] = &m.Counter(name, help, labels);
+  }
+  return counters;
+}
+
 // `name{outcome="..."}` for every ended outcome.
 inline OutcomeCounters CountersByOutcome(MetricsServer& m, const std::string& name,
                                          const std::string& help) {

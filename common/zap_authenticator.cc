@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/labelled_metrics.h"
+
 namespace hoverslam {
 namespace fs = std::filesystem;
 namespace {
@@ -285,12 +287,9 @@ std::unique_ptr<ZapAuthenticator> MakeZapAuthenticator(zmq::context_t& ctx,
                                                        const CurveServerFiles& files,
                                                        MetricsServer& metrics,
                                                        const std::string& prefix) {
-  std::array<prometheus::Counter*, static_cast<int>(AuthFailure::kCount)> counters{};
-  for (int i = 0; i < static_cast<int>(AuthFailure::kCount); ++i) {
-    counters[i] = &metrics.Counter(prefix + "_auth_failures_total",
-                                   "Clients refused by the CURVE server sockets, by reason.",
-                                   {{"reason", std::string(AuthFailureName(AuthFailure(i)))}});
-  }
+  const auto counters = CountersByEnum<AuthFailure>(
+      metrics, prefix + "_auth_failures_total",
+      "Clients refused by the CURVE server sockets, by reason.", "reason", AuthFailureName);
   prometheus::Gauge& keys = metrics.Gauge(
       prefix + "_authorized_keys", "Client keys admitted now (*.pub in --curve-client-keys).");
   if (!files.enabled()) return nullptr;

@@ -81,12 +81,10 @@ struct WatchMetrics {
                                  "Failed writes of best.msgpack, best.json or evals.jsonl.")),
         connected(m.Gauge("hoverslam_eval_connected",
                           "1 while the weights connection to the learner is up.")) {
-    for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f) {
-      auth_failures[f] = &m.Counter(
-          "hoverslam_eval_auth_failures_total",
-          "Handshakes the learner refused (key not authorized, CURVE at one end only).",
-          {{"reason", std::string(HandshakeFailureName(static_cast<HandshakeFailure>(f)))}});
-    }
+    auth_failures = CountersByEnum<HandshakeFailure>(
+        m, "hoverslam_eval_auth_failures_total",
+        "Handshakes the learner refused (key not authorized, CURVE at one end only).", "reason",
+        HandshakeFailureName);
     for (Outcome o : kEndedOutcomes) {
       outcome_rate[static_cast<int>(o)] =
           &m.Gauge("hoverslam_eval_outcome_rate", "Fraction of the newest evaluation by outcome.",

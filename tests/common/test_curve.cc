@@ -1,6 +1,6 @@
-// CURVE and liveness over real ZeroMQ sockets on tcp://127.0.0.1: key files, the
-// ZAP authenticator (who is admitted, who is refused and counted, key rotation),
-// the client's recovery from a refusal, and heartbeats dropping a silent peer.
+// CURVE over real ZeroMQ sockets on tcp://127.0.0.1: the ZAP authenticator (who is
+// admitted, who is refused and counted, key rotation) and the client's recovery from a
+// refusal.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -24,6 +24,7 @@
 #include "common/curve.h"
 #include "common/zap_authenticator.h"
 #include "common/zmq_sockets.h"
+#include "tests/common/curve_test_util.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 
@@ -32,130 +33,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Child;
+using testing::ErrorOf;
+using testing::EventLog;
 using testing::FreePort;
 using testing::PollUntil;
 using testing::TempDir;
 using testing::WriteFile;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-// ---- key files ------------------------------------------------------------
-
-TEST(CurveKeys, TextIsOneZ85KeyAndTrailingWhitespace) {
-  const CurveKeyPair keys = NewCurveKeyPair();
-  ASSERT_EQ(keys.public_key.size(), kCurveKeyChars);
-  std::string why;
-  for (const std::string& text : {keys.public_key, keys.public_key + "\n",
-                                  keys.public_key + " \t\r\n\n", keys.public_key + "\r\n"}) {
-    EXPECT_EQ(ParseKeyText(text, &why), keys.public_key) << why;
-  }
-  const std::string bad_char = keys.public_key.substr(0, 39) + "~";  // not in Z85's alphabet
-  for (const std::string& text :
-       {std::string(), std::string("\n"), keys.public_key.substr(0, 39),
-        keys.public_key.substr(0, 39) + "\n", keys.public_key + "x", keys.public_key + "\nx",
-        " " + keys.public_key, keys.public_key + keys.public_key, bad_char,
-        std::string(40, '#'),  // Z85 characters whose 5-groups overflow 32 bits
-        keys.public_key.substr(0, 20) + std::string(1, '\0') + keys.public_key.substr(21)}) {
-    why.clear();
-    EXPECT_FALSE(ParseKeyText(text, &why).has_value()) << "accepted [" << text << "]";
-    EXPECT_FALSE(why.empty());
-  }
-}
-
-TEST(CurveKeys, PublicKeyFileWithTrailingNewlineIsAccepted) {
-  TempDir dir;
-  const CurveKeyPair keys = NewCurveKeyPair();
-  WriteFile(dir / "a.pub", keys.public_key + "\n", 0644);
-  EXPECT_EQ(ReadPublicKeyFile(dir / "a.pub"), keys.public_key);
-  WriteFile(dir / "a.key", keys.secret_key + "\n", 0600);
-  EXPECT_EQ(ReadSecretKeyFile(dir / "a.key"), keys.secret_key);
-  EXPECT_EQ(CurvePublicKey(keys.secret_key), keys.public_key);
-}
-
-TEST(CurveKeys, SecretKeyThatGroupOrOthersCanReadIsRefusedLikeSsh) {
-  TempDir dir;
-  const CurveKeyPair keys = NewCurveKeyPair();
-  // A root-owned key may be group-readable (how the kubelet mounts a Secret), as
-  // PostgreSQL allows; the test's files are root-owned when it runs as root.
-  const bool root = geteuid() == 0;
-  std::vector<mode_t> refused{0644, 0604, 0660, 0606};
-  if (!root) refused.push_back(0640);
-  for (mode_t mode : refused) {
-    WriteFile(dir / "loose.key", keys.secret_key + "\n", mode);
-    const std::string error = ErrorOf([&] { ReadSecretKeyFile(dir / "loose.key"); });
-    EXPECT_NE(error.find(dir / "loose.key"), std::string::npos) << std::oct << mode << error;
-    EXPECT_NE(error.find("group or others"), std::string::npos) << error;
-    EXPECT_NE(error.find("chmod 600"), std::string::npos) << error;
-  }
-  for (mode_t mode : {0600, 0400}) {
-    WriteFile(dir / "tight.key", keys.secret_key + "\n", mode);
-    EXPECT_EQ(ReadSecretKeyFile(dir / "tight.key"), keys.secret_key) << std::oct << mode;
-  }
-  if (root) {
-    WriteFile(dir / "k8s.key", keys.secret_key + "\n", 0440);
-    EXPECT_EQ(ReadSecretKeyFile(dir / "k8s.key"), keys.secret_key);
-  }
-}
-
-TEST(CurveKeys, MalformedOrMissingKeyFileIsRefusedNamingTheFile) {
-  TempDir dir;
-  WriteFile(dir / "bad.pub", "not a key\n", 0644);
-  std::string error = ErrorOf([&] { ReadPublicKeyFile(dir / "bad.pub"); });
-  EXPECT_NE(error.find(dir / "bad.pub"), std::string::npos) << error;
-  WriteFile(dir / "bad.key", "-----BEGIN OPENSSH PRIVATE KEY-----\n", 0600);
-  error = ErrorOf([&] { ReadSecretKeyFile(dir / "bad.key"); });
-  EXPECT_NE(error.find(dir / "bad.key"), std::string::npos) << error;
-  error = ErrorOf([&] { ReadPublicKeyFile(dir / "missing.pub"); });
-  EXPECT_NE(error.find(dir / "missing.pub"), std::string::npos) << error;
-}
-
-TEST(CurveKeys, ClientFlagsAreBothOrNeither) {
-  CurveClientFiles files;
-  EXPECT_NO_THROW(files.Validate());
-  EXPECT_FALSE(files.enabled());
-  files.server_key_file = "/x/learner.pub";
-  EXPECT_NE(ErrorOf([&] { files.Validate(); }).find("--curve-secret-key-file"), std::string::npos);
-  files = {};
-  files.secret_key_file = "/x/actor.key";
-  EXPECT_NE(ErrorOf([&] { files.Validate(); }).find("--curve-server-key-file"), std::string::npos);
-  CurveServerFiles server;
-  EXPECT_NO_THROW(server.Validate());
-  server.secret_key_file = "/x/learner.key";
-  EXPECT_NE(ErrorOf([&] { server.Validate(); }).find("--curve-client-keys"), std::string::npos);
-}
-
-TEST(CurveKeys, KeygenWritesTightSecretAndRefusesToOverwrite) {
-  TempDir dir;
-  const std::string name = dir / "actor-1";
-  Child keygen({HOVERSLAM_KEYGEN_BIN, name}, dir / "keygen.log");
-  ASSERT_EQ(keygen.Wait(10), std::optional<int>(0));
-  struct stat st {};
-  ASSERT_EQ(stat((name + ".key").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  ASSERT_EQ(stat((name + ".pub").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
-  const std::string secret = ReadSecretKeyFile(name + ".key");
-  EXPECT_EQ(CurvePublicKey(secret), ReadPublicKeyFile(name + ".pub"));
-
-  Child again({HOVERSLAM_KEYGEN_BIN, name}, dir / "again.log");
-  EXPECT_NE(again.Wait(10).value_or(0), 0);
-  EXPECT_EQ(ReadSecretKeyFile(name + ".key"), secret) << "overwritten without --force";
-  Child forced({HOVERSLAM_KEYGEN_BIN, name, "--force"}, dir / "forced.log");
-  ASSERT_EQ(forced.Wait(10), std::optional<int>(0));
-  EXPECT_NE(ReadSecretKeyFile(name + ".key"), secret);
-}
-
-// ---- CURVE over tcp -------------------------------------------------------
-
-// A learner-like server side: keys on disk, a ZAP authenticator, a PULL and a PUB
-// with CURVE, and the refusals it counted by reason. Not thread-safe (but counts are).
 class CurveServerFixture : public ::testing::Test {
  protected:
   CurveServerFixture() {
@@ -223,17 +107,6 @@ class CurveServerFixture : public ::testing::Test {
   std::array<std::atomic<int>, static_cast<int>(AuthFailure::kCount)> failures_{};
   int trajectory_port_ = 0, weights_port_ = 0;
   zmq::socket_t pull_, pub_;
-};
-
-// Collects a socket's monitor events; polls without blocking. Not thread-safe.
-struct EventLog {
-  EventLog(zmq::context_t& ctx, zmq::socket_t& socket) : monitor(ctx, socket) {}
-  bool Saw(int event) {
-    while (std::optional<SocketEvent> e = monitor.Next()) seen.push_back(e->event);
-    return std::find(seen.begin(), seen.end(), event) != seen.end();
-  }
-  SocketMonitor monitor;
-  std::vector<int> seen;
 };
 
 TEST_F(CurveServerFixture, AuthorizedClientUsesBothChannels) {
@@ -444,144 +317,6 @@ TEST(CurveTransport, AuthenticatorRefusesToStartWithoutItsKeysNamingWhatIsWrong)
 // A TCP forwarder that can go silent: while paused it reads nothing from either
 // side but keeps every socket open, like a peer whose process is stopped or a
 // network path that drops packets. Thread-safe (Pause/Resume from any thread).
-class Forwarder {
- public:
-  explicit Forwarder(int upstream_port) : upstream_port_(upstream_port) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(listen_fd_, 16) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("forwarder cannot listen");
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~Forwarder() {
-    stop_ = true;
-    thread_.join();
-    for (auto [a, b] : pairs_) {
-      close(a);
-      close(b);
-    }
-    close(listen_fd_);
-  }
-  int port() const { return port_; }
-  void Pause() { paused_ = true; }
-  void Resume() { paused_ = false; }
-
- private:
-  int Dial() const {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(upstream_port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      close(fd);
-      return -1;
-    }
-    return fd;
-  }
-
-  void Loop() {
-    while (!stop_) {
-      std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
-      if (!paused_) {
-        for (auto [a, b] : pairs_) {
-          fds.push_back({a, POLLIN, 0});
-          fds.push_back({b, POLLIN, 0});
-        }
-      }
-      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-      if (fds[0].revents & POLLIN) {
-        const int client = accept(listen_fd_, nullptr, nullptr);
-        const int upstream = client >= 0 ? Dial() : -1;
-        if (upstream >= 0) {
-          pairs_.emplace_back(client, upstream);
-        } else if (client >= 0) {
-          close(client);
-        }
-        continue;  // the pair list changed under fds
-      }
-      std::vector<size_t> dead;
-      for (size_t i = 1; i < fds.size(); ++i) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        const auto [a, b] = pairs_[(i - 1) / 2];
-        const int from = fds[i].fd, to = from == a ? b : a;
-        char buf[65536];
-        const ssize_t n = read(from, buf, sizeof(buf));
-        if (n <= 0 || write(to, buf, n) != n) dead.push_back((i - 1) / 2);
-      }
-      for (auto it = dead.rbegin(); it != dead.rend(); ++it) {
-        if (*it >= pairs_.size()) continue;
-        close(pairs_[*it].first);
-        close(pairs_[*it].second);
-        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(*it));
-      }
-    }
-  }
-
-  int upstream_port_, port_ = 0, listen_fd_ = -1;
-  std::atomic<bool> stop_{false}, paused_{false};
-  std::vector<std::pair<int, int>> pairs_;  // (client, upstream); the loop's only
-  std::thread thread_;
-};
-
-TEST(Liveness, HeartbeatsDropASilentPeerAndTheClientRedialsWhenItSpeaksAgain) {
-  ZmqConfig config;
-  config.heartbeat_ivl_ms = 100;
-  config.heartbeat_timeout_ms = 500;
-  config.heartbeat_ttl_ms = 1000;
-  config.reconnect_ivl_ms = 50;
-  config.reconnect_ivl_max_ms = 200;
-  zmq::context_t ctx(1);
-  const int port = FreePort();
-  zmq::socket_t pub = MakeWeightsPub(ctx, Endpoint("127.0.0.1", port), config);
-  Forwarder forwarder(port);
-  zmq::socket_t sub = MakeWeightsSub(ctx, Endpoint("127.0.0.1", forwarder.port()), config);
-  EventLog events(ctx, sub);
-  auto receives = [&](double timeout_s) {
-    return PollUntil(timeout_s, [&] {
-      pub.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
-      zmq::message_t m;
-      return static_cast<bool>(sub.recv(m, zmq::recv_flags::dontwait));
-    });
-  };
-  ASSERT_TRUE(receives(10));
-  ASSERT_TRUE(events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
-  events.seen.clear();
-
-  forwarder.Pause();
-  const double t0 = testing::Seconds();
-  ASSERT_TRUE(PollUntil(5, [&] { return events.Saw(ZMQ_EVENT_DISCONNECTED); }))
-      << "a silent peer was never dropped";
-  const double dropped_after = testing::Seconds() - t0;
-  EXPECT_LT(dropped_after, 0.5 + 1.0) << "heartbeat_timeout 0.5 s plus margin";
-  EXPECT_GT(dropped_after, 0.3) << "dropped before the heartbeat timeout";
-  events.seen.clear();
-
-  forwarder.Resume();
-  EXPECT_TRUE(PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED); }))
-      << "never re-dialled";
-  EXPECT_TRUE(receives(10));
-}
-
-TEST(Liveness, ConfigRefusesAHeartbeatLibzmqCannotHonour) {
-  ZmqConfig c;
-  EXPECT_NO_THROW(c.Validate());
-  c.heartbeat_ttl_ms = 7'000'000;  // libzmq's limit is 6553599 ms
-  EXPECT_NE(ErrorOf([&] { c.Validate(); }).find("--zmq-heartbeat-ttl"), std::string::npos);
-  c = ZmqConfig{};
-  c.heartbeat_ivl_ms = -1;
-  EXPECT_NE(ErrorOf([&] { c.Validate(); }).find("--zmq-heartbeat-ivl"), std::string::npos);
-  c = ZmqConfig{};
-  c.refused_retry_max_ms = c.refused_retry_ms - 1;
-  EXPECT_NE(ErrorOf([&] { c.Validate(); }).find("--zmq-refused-retry-max"), std::string::npos);
-}
 
 }  // namespace
 }  // namespace hoverslam
