@@ -43,10 +43,10 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
   for (int i = 0; i < config.num_envs; ++i) rngs_.emplace_back(EnvSeed(~config.seed, i));
   const CurveClient curve = config_.curve.Load();  // throws naming a bad key file
   if (curve.enabled()) spdlog::info("CURVE on: actor public key {}", curve.public_key);
-  push_ = std::make_unique<ClientConnection>(
+  dealer_ = std::make_unique<ClientConnection>(
       ctx_, ChannelName(Channel::kTrajectories), trajectory_endpoint_,
       [this, curve](const std::string& endpoint) {
-        zmq::socket_t s = MakeTrajectoryPush(ctx_, endpoint, config_.zmq, curve);
+        zmq::socket_t s = MakeTrajectoryDealer(ctx_, endpoint, config_.zmq, curve);
         s.set(zmq::sockopt::sndtimeo, kPollMs);
         return s;
       },
@@ -61,12 +61,13 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
   traj_.env = "rocket";
   traj_.Resize(config.steps_per_message, config.num_envs, kObsDim, kActDim);
   metrics_.num_envs.Set(config.num_envs);
+  metrics_.rollout_transitions.Set(static_cast<double>(traj_.transitions()));
 }
 
 Actor::~Actor() {
   // Stopped by a signal: pending trajectories are not worth a slow shutdown, so
   // close at once. Finished (max_messages): let linger_ms flush what is queued.
-  if (interrupted_) push_->socket().set(zmq::sockopt::linger, 0);
+  if (interrupted_) dealer_->socket().set(zmq::sockopt::linger, 0);
   sub_->socket().set(zmq::sockopt::linger, 0);
 }
 
@@ -76,16 +77,17 @@ ClientConnection::Hooks Actor::HooksFor(Channel channel) {
   hooks.on_failure = [this, c](HandshakeFailure f) {
     metrics_.auth_failures[c][static_cast<int>(f)]->Increment();
   };
-  hooks.on_connected = [this, c](bool up) {
+  hooks.on_connected = [this, c, channel](bool up) {
     metrics_.connected[c]->Set(up ? 1 : 0);
     if (!up) metrics_.disconnects.Increment();
+    if (up && channel == Channel::kTrajectories) ++connects_;
   };
   return hooks;
 }
 
 void Actor::Tend() {
   heartbeat_.Beat();
-  push_->Poll();
+  dealer_->Poll();
   sub_->Poll();
   metrics_.weights_age.Set(Now() - version_changed_at_);
 }
@@ -99,7 +101,15 @@ uint64_t Actor::Run(const std::atomic<bool>& stop) {
   double last_log = Now();
   while (!stop.load()) {
     Tend();
+    if (!AwaitGrant(stop)) break;
+    const uint64_t connection = grants_.front().connection;
+    grants_.pop_front();
     Collect();
+    if (connection != connects_) {
+      // The learner went away while we collected: the one that answers now never asked.
+      metrics_.rollouts_discarded.Increment();
+      continue;
+    }
     if (!Send(stop)) break;
     ++sent;
     if (config_.max_messages > 0 && sent >= config_.max_messages) break;
@@ -166,6 +176,77 @@ void Actor::Adopt(const zmq::message_t& message) {
   spdlog::debug("using policy version {} of run {}", policy_->version(), run_);
 }
 
+bool Actor::AwaitGrant(const std::atomic<bool>& stop) {
+  double mark = Now(), last_log = mark;
+  // Time since `mark` goes to idle (no grant yet) or to waiting for the granted weights;
+  // booked every loop, so a scrape sees it grow while the actor waits.
+  const auto book = [&] {
+    const double now = Now();
+    (grants_.empty() ? metrics_.idle_seconds : metrics_.weights_wait_seconds).Increment(now - mark);
+    mark = now;
+  };
+  while (!stop.load()) {
+    Tend();
+    ReceiveGrants();
+    DropVoidGrants();
+    if (!grants_.empty() && HoldsGrantedWeights()) {
+      book();
+      return true;
+    }
+    if (grants_.empty() && (!ready_pending_ || ready_connection_ != connects_)) SendReady();
+    zmq::pollitem_t items[] = {{static_cast<void*>(dealer_->socket()), 0, ZMQ_POLLIN, 0},
+                               {static_cast<void*>(sub_->socket()), 0, ZMQ_POLLIN, 0}};
+    Interruptible([&] { return zmq::poll(items, 2, std::chrono::milliseconds(kPollMs)); });
+    book();
+    PollWeights();                          // between messages: safe to switch
+    if (grants_.empty()) last_log = Now();  // warn only about a long wait for weights
+    if (!grants_.empty() && Now() - last_log >= config_.log_interval_s) {
+      last_log = Now();
+      spdlog::warn("granted version {} of run {}, still holding version {} of run {}",
+                   grants_.front().policy_version, grants_.front().run, policy_->version(), run_);
+    }
+  }
+  book();
+  return false;
+}
+
+bool Actor::HoldsGrantedWeights() const {
+  const HeldGrant& g = grants_.front();
+  return run_ == g.run && policy_->version() >= g.policy_version;
+}
+
+void Actor::SendReady() {
+  wire::Ready ready{run_, traj_.env, config_.actor_id, policy_->version(), traj_.transitions()};
+  wire::Encode(ready, &bytes_);
+  // Blocks up to kPollMs while the learner is away (immediate): then the next loop retries.
+  if (Interruptible(
+          [&] { return dealer_->socket().send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
+    ready_pending_ = true;
+    ready_connection_ = connects_;
+  }
+}
+
+void Actor::ReceiveGrants() {
+  zmq::message_t message;
+  while (
+      Interruptible([&] { return dealer_->socket().recv(message, zmq::recv_flags::dontwait); })) {
+    const wire::DecodeResult r = wire::Decode(message.data(), message.size(), wire::Limits{},
+                                              wire::Expect{"", traj_.env}, &grant_);
+    if (!r) {
+      metrics_.grants_rejected[static_cast<int>(r.reason)]->Increment();
+      spdlog::warn("rejected a grant ({}): {}", wire::RejectName(r.reason), r.message);
+      continue;
+    }
+    metrics_.grants_received.Increment();
+    grants_.push_back({grant_.run, grant_.policy_version, connects_});
+    ready_pending_ = false;
+  }
+}
+
+void Actor::DropVoidGrants() {
+  while (!grants_.empty() && grants_.front().connection != connects_) grants_.pop_front();
+}
+
 void Actor::Collect() {
   const int n = config_.num_envs, t_max = config_.steps_per_message;
   wire::Trajectory& m = traj_;
@@ -178,6 +259,7 @@ void Actor::Collect() {
   // obs[0] continues the previous message: the envs are where obs[T] left them.
   std::memcpy(m.obs.data(), env_.obs(), obs_row * sizeof(float));
   double inference = 0, stepping = 0;
+  const double start = Now();
   for (int t = 0; t < t_max; ++t) {
     const double t0 = Now();
     policy_->Act(&m.obs[t * obs_row], n, rngs_.data(), false, &m.actions[t * act_row],
@@ -202,6 +284,7 @@ void Actor::Collect() {
       metrics_.episode_length.Observe(e.length);
     }
   }
+  metrics_.collect_seconds.Increment(Now() - start);
   metrics_.env_steps.Increment(static_cast<double>(t_max) * n);
   metrics_.inference_seconds.Increment(inference);
   metrics_.env_step_seconds.Increment(stepping);
@@ -215,7 +298,7 @@ bool Actor::Send(const std::atomic<bool>& stop) {
     // Blocks up to kPollMs while the learner is away or its queue is full (the
     // high-water mark bounds memory); then retries, so SIGTERM is seen promptly.
     if (Interruptible(
-            [&] { return push_->socket().send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
+            [&] { return dealer_->socket().send(zmq::buffer(bytes_), zmq::send_flags::none); })) {
       const double blocked = Now() - start;
       metrics_.send_blocked_seconds.Increment(blocked);
       metrics_.trajectories_sent.Increment();

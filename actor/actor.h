@@ -1,8 +1,10 @@
-// The actor loop: step N envs with the newest policy, ship a Trajectory every T
-// steps, pick up new weights only between messages.
+// The actor loop: ask the learner for work (ready), and for each grant step N envs for T
+// steps with weights of at least the granted version and ship one Trajectory. New weights
+// are picked up only between messages; an actor the learner does not need stays idle.
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,7 +38,14 @@ class Actor {
   bool WaitForFirstWeights(const std::atomic<bool>& stop);
   void PollWeights();  // non-blocking: adopts the newest valid weights, if any
   void Adopt(const zmq::message_t& message);
-  void Collect();  // fills traj_ with T steps of all N envs
+  // Idle until the learner grants a rollout, then waits for the granted weights. False
+  // when `stop` is set first.
+  bool AwaitGrant(const std::atomic<bool>& stop);
+  bool HoldsGrantedWeights() const;
+  void SendReady();
+  void ReceiveGrants();   // non-blocking
+  void DropVoidGrants();  // grants from a connection that has since been replaced
+  void Collect();         // fills traj_ with T steps of all N envs
   bool Send(const std::atomic<bool>& stop);
 
   ActorConfig config_;
@@ -48,10 +57,22 @@ class Actor {
   std::string run_;  // training run of the weights in use
   zmq::context_t ctx_;
   std::string trajectory_endpoint_, weights_endpoint_;
-  std::unique_ptr<ClientConnection> push_, sub_;  // re-created after a refused handshake
-  double version_changed_at_;                     // when the policy version last changed
+  std::unique_ptr<ClientConnection> dealer_, sub_;  // re-created after a refused handshake
+  double version_changed_at_;                       // when the policy version last changed
   wire::Trajectory traj_;
   wire::Weights weights_;  // decode scratch
+  wire::Grant grant_;      // decode scratch
+  // Grants are only good on the connection they came on: a restarted learner knows
+  // nothing of them. `connects_` counts the trajectory channel's handshakes.
+  struct HeldGrant {
+    std::string run;
+    uint64_t policy_version;
+    uint64_t connection;
+  };
+  std::deque<HeldGrant> grants_;
+  uint64_t connects_ = 0;
+  bool ready_pending_ = false;     // a ready is out and no grant has answered it
+  uint64_t ready_connection_ = 0;  // connects_ when it was sent
   std::vector<char> bytes_;
   double last_blocked_log_ = 0;
   bool interrupted_ = false;  // Run ended by `stop`, not by max_messages

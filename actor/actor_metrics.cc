@@ -38,6 +38,19 @@ ActorMetrics::ActorMetrics(MetricsServer& m)
           m.Counter("hoverslam_actor_env_step_seconds_total", "Time stepping the envs.")),
       weights_received(
           m.Counter("hoverslam_actor_weights_received_total", "Weights messages accepted.")),
+      collect_seconds(m.Counter("hoverslam_actor_collect_seconds_total",
+                                "Time collecting rollouts (envs and policy): its rate is the "
+                                "actor's busy fraction.")),
+      idle_seconds(m.Counter("hoverslam_actor_idle_seconds_total",
+                             "Time waiting for the learner to grant a rollout.")),
+      weights_wait_seconds(m.Counter("hoverslam_actor_weights_wait_seconds_total",
+                                     "Time granted but waiting for the granted weights version.")),
+      rollout_transitions(m.Gauge("hoverslam_actor_rollout_transitions",
+                                  "Transitions per rollout (steps x envs).")),
+      grants_received(m.Counter("hoverslam_actor_grants_received_total",
+                                "Grants (rollouts asked for) received from the learner.")),
+      rollouts_discarded(m.Counter("hoverslam_actor_rollouts_discarded_total",
+                                   "Rollouts not sent: the learner that granted them went away.")),
       weights_age(m.Gauge("hoverslam_actor_weights_age_seconds",
                           "Seconds since the policy version in use last changed (since start "
                           "before the first).")),
@@ -56,6 +69,8 @@ ActorMetrics::ActorMetrics(MetricsServer& m)
   episodes = CountersByOutcome(m, "hoverslam_actor_episodes_total", "Ended episodes by outcome.");
   weights_rejected = CountersByReason(m, "hoverslam_actor_weights_rejected_total",
                                       "Weights messages rejected, by reason.");
+  grants_rejected = CountersByReason(m, "hoverslam_actor_grants_rejected_total",
+                                     "Grant messages rejected, by reason.");
 }
 
 }  // namespace hoverslam

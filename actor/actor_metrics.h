@@ -29,6 +29,14 @@ struct ActorMetrics {
   prometheus::Counter& inference_seconds;
   prometheus::Counter& env_step_seconds;
   prometheus::Counter& weights_received;
+  // Credit flow: where the actor's time goes besides collecting, and its grants.
+  prometheus::Counter& collect_seconds;       // stepping envs and the policy: busy
+  prometheus::Counter& idle_seconds;          // waiting for a grant: not needed
+  prometheus::Counter& weights_wait_seconds;  // granted, waiting for the granted version
+  prometheus::Gauge& rollout_transitions;     // T * N
+  prometheus::Counter& grants_received;
+  prometheus::Counter& rollouts_discarded;  // collected for a learner that went away
+  ReasonCounters grants_rejected{};
   OutcomeCounters episodes{};
   ReasonCounters weights_rejected{};
   // The learner's liveness, seen from here. Heartbeats are answered by ZeroMQ's I/O

@@ -53,19 +53,34 @@ void PackCommon(Packer& pk, std::string_view type, const std::string& run, const
   PackStr(pk, "env", env);
 }
 
-// Checks proto, type, run and env, the keys every message carries.
-DecodeResult CheckCommon(const Fields& f, std::string_view type, const Limits& limits,
-                         const Expect& expect, std::string* run, std::string* env) {
+// Whether `type` is one of the '|'-separated names in `types`.
+bool OneOf(std::string_view type, std::string_view types) {
+  while (true) {
+    const size_t bar = types.find('|');
+    if (types.substr(0, bar) == type) return true;
+    if (bar == std::string_view::npos) return false;
+    types.remove_prefix(bar + 1);
+  }
+}
+
+// Checks proto, type, run and env, the keys every message carries. `types` lists the
+// accepted types ("ready|trajectory"); the one found is stored in *type when given.
+DecodeResult CheckCommon(const Fields& f, std::string_view types, const Limits& limits,
+                         const Expect& expect, std::string* run, std::string* env,
+                         uint32_t oldest_proto = kProtocolVersion, std::string* type = nullptr) {
   uint64_t proto = 0;
   std::string_view got_type, got_run, got_env;
   if (auto r = f.Uint("proto", &proto); !r) return r;
-  if (proto != kProtocolVersion) {
-    return {Reject::kWrongProto, "proto " + std::to_string(proto) + ", expected 1"};
+  if (proto < oldest_proto || proto > kProtocolVersion) {
+    return {Reject::kWrongProto,
+            "proto " + std::to_string(proto) + ", expected " + std::to_string(kProtocolVersion) +
+                (proto < kProtocolVersion ? " (proto 2 actors ask the learner for credit: upgrade)"
+                                          : "")};
   }
   if (auto r = f.Str("type", limits.max_string, &got_type); !r) return r;
-  if (got_type != type) {
+  if (!OneOf(got_type, types)) {
     return {Reject::kWrongType,
-            "type '" + std::string(got_type) + "', expected " + std::string(type)};
+            "type '" + std::string(got_type) + "', expected " + std::string(types)};
   }
   if (auto r = f.Str("run", limits.max_string, &got_run); !r) return r;
   if (auto r = f.Str("env", limits.max_string, &got_env); !r) return r;
@@ -77,6 +92,7 @@ DecodeResult CheckCommon(const Fields& f, std::string_view type, const Limits& l
   }
   run->assign(got_run);
   env->assign(got_env);
+  if (type) type->assign(got_type);
   return {};
 }
 
@@ -225,6 +241,8 @@ std::string_view RejectName(Reject reason) {
       return "wrong_dims";
     case Reject::kOutOfRange:
       return "out_of_range";
+    case Reject::kNoCredit:
+      return "no_credit";
     case Reject::kCount:
       break;
   }
@@ -323,60 +341,140 @@ void Encode(const Weights& m, std::vector<char>* out) {
   pk.pack_float(m.obs_clip);
 }
 
+namespace {
+
+// The trajectory keys after the common ones.
+DecodeResult DecodeTrajectory(const Fields& f, const Limits& limits, const Expect& expect,
+                              Trajectory* m) {
+  std::string_view actor;
+  if (auto r = f.Str("actor", limits.max_string, &actor); !r) return r;
+  m->actor.assign(actor);
+  if (auto r = f.Uint("policy_version", &m->policy_version); !r) return r;
+  uint32_t t = 0, n = 0, d = 0, a = 0;
+  if (auto r = Dim(f, "num_steps", limits.max_steps, &t); !r) return r;
+  if (auto r = Dim(f, "num_envs", limits.max_envs, &n); !r) return r;
+  if (auto r = Dim(f, "obs_dim", limits.max_obs_dim, &d); !r) return r;
+  if (auto r = Dim(f, "act_dim", limits.max_act_dim, &a); !r) return r;
+  if (auto r = CheckDims(d, a, expect); !r) return r;
+  if (uint64_t{t} * n > limits.max_transitions) {
+    return {Reject::kTooLarge, "num_steps * num_envs " + std::to_string(uint64_t{t} * n)};
+  }
+  const uint64_t tn = uint64_t{t} * n;
+  // Bin() sizes each array only once its length matches the shape: a small message
+  // claiming huge shapes allocates nothing.
+  m->num_steps = t;
+  m->num_envs = n;
+  m->obs_dim = d;
+  m->act_dim = a;
+  if (auto r = f.Bin("obs", (tn + n) * d, &m->obs); !r) return r;
+  if (auto r = f.Bin("actions", tn * a, &m->actions); !r) return r;
+  if (auto r = f.Bin("logp", tn, &m->logp); !r) return r;
+  if (auto r = f.Bin("rewards", tn, &m->rewards); !r) return r;
+  if (auto r = f.Bin("terminated", tn, &m->terminated); !r) return r;
+  if (auto r = f.Bin("truncated", tn, &m->truncated); !r) return r;
+  if (auto r = f.BinAnyLength("final_idx", tn, &m->final_idx); !r) return r;
+  if (auto r = f.Bin("final_obs", uint64_t{m->final_idx.size()} * d, &m->final_obs); !r) {
+    return r;
+  }
+  if (auto r = DecodeEpisodes(f, limits, &m->episodes); !r) return r;
+  for (auto [values, key] : {std::pair{&m->obs, "obs"},
+                             {&m->actions, "actions"},
+                             {&m->logp, "logp"},
+                             {&m->rewards, "rewards"},
+                             {&m->final_obs, "final_obs"}}) {
+    if (auto r = Finite(*values, key); !r) return r;
+  }
+  if (auto r = Flags(m->terminated, "terminated"); !r) return r;
+  if (auto r = Flags(m->truncated, "truncated"); !r) return r;
+  for (uint64_t i = 0; i < tn; ++i) {
+    if (m->terminated[i] && m->truncated[i]) {
+      return {Reject::kInvalidValue, "a step is both terminated and truncated"};
+    }
+  }
+  return CheckFinalIdx(*m);
+}
+
+DecodeResult DecodeReady(const Fields& f, const Limits& limits, Ready* m) {
+  std::string_view actor;
+  if (auto r = f.Str("actor", limits.max_string, &actor); !r) return r;
+  m->actor.assign(actor);
+  if (auto r = f.Uint("policy_version", &m->policy_version); !r) return r;
+  if (auto r = f.Uint("transitions", &m->transitions); !r) return r;
+  if (m->transitions == 0) return {Reject::kInvalidValue, "transitions is 0"};
+  if (m->transitions > limits.max_transitions) {
+    return {Reject::kTooLarge, "transitions " + std::to_string(m->transitions)};
+  }
+  return {};
+}
+
+}  // namespace
+
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Trajectory* m) {
   return Catching([&]() -> DecodeResult {
     Message msg;
     if (auto r = msg.Unpack(data, size, limits); !r) return r;
-    const Fields& f = msg.fields();
-    if (auto r = CheckCommon(f, "trajectory", limits, expect, &m->run, &m->env); !r) return r;
-    std::string_view actor;
-    if (auto r = f.Str("actor", limits.max_string, &actor); !r) return r;
-    m->actor.assign(actor);
-    if (auto r = f.Uint("policy_version", &m->policy_version); !r) return r;
-    uint32_t t = 0, n = 0, d = 0, a = 0;
-    if (auto r = Dim(f, "num_steps", limits.max_steps, &t); !r) return r;
-    if (auto r = Dim(f, "num_envs", limits.max_envs, &n); !r) return r;
-    if (auto r = Dim(f, "obs_dim", limits.max_obs_dim, &d); !r) return r;
-    if (auto r = Dim(f, "act_dim", limits.max_act_dim, &a); !r) return r;
-    if (auto r = CheckDims(d, a, expect); !r) return r;
-    if (uint64_t{t} * n > limits.max_transitions) {
-      return {Reject::kTooLarge, "num_steps * num_envs " + std::to_string(uint64_t{t} * n)};
-    }
-    const uint64_t tn = uint64_t{t} * n;
-    // Bin() sizes each array only once its length matches the shape: a small message
-    // claiming huge shapes allocates nothing.
-    m->num_steps = t;
-    m->num_envs = n;
-    m->obs_dim = d;
-    m->act_dim = a;
-    if (auto r = f.Bin("obs", (tn + n) * d, &m->obs); !r) return r;
-    if (auto r = f.Bin("actions", tn * a, &m->actions); !r) return r;
-    if (auto r = f.Bin("logp", tn, &m->logp); !r) return r;
-    if (auto r = f.Bin("rewards", tn, &m->rewards); !r) return r;
-    if (auto r = f.Bin("terminated", tn, &m->terminated); !r) return r;
-    if (auto r = f.Bin("truncated", tn, &m->truncated); !r) return r;
-    if (auto r = f.BinAnyLength("final_idx", tn, &m->final_idx); !r) return r;
-    if (auto r = f.Bin("final_obs", uint64_t{m->final_idx.size()} * d, &m->final_obs); !r) {
+    if (auto r = CheckCommon(msg.fields(), "trajectory", limits, expect, &m->run, &m->env); !r) {
       return r;
     }
-    if (auto r = DecodeEpisodes(f, limits, &m->episodes); !r) return r;
-    for (auto [values, key] : {std::pair{&m->obs, "obs"},
-                               {&m->actions, "actions"},
-                               {&m->logp, "logp"},
-                               {&m->rewards, "rewards"},
-                               {&m->final_obs, "final_obs"}}) {
-      if (auto r = Finite(*values, key); !r) return r;
-    }
-    if (auto r = Flags(m->terminated, "terminated"); !r) return r;
-    if (auto r = Flags(m->truncated, "truncated"); !r) return r;
-    for (uint64_t i = 0; i < tn; ++i) {
-      if (m->terminated[i] && m->truncated[i]) {
-        return {Reject::kInvalidValue, "a step is both terminated and truncated"};
-      }
-    }
-    return CheckFinalIdx(*m);
+    return DecodeTrajectory(msg.fields(), limits, expect, m);
   });
+}
+
+DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
+                    ActorMessage* m) {
+  return Catching([&]() -> DecodeResult {
+    Message msg;
+    if (auto r = msg.Unpack(data, size, limits); !r) return r;
+    const Fields& f = msg.fields();
+    std::string type, run, env;
+    if (auto r =
+            CheckCommon(f, "ready|trajectory", limits, expect, &run, &env, kProtocolVersion, &type);
+        !r) {
+      return r;
+    }
+    if (type == "ready") {
+      m->type = ActorMessage::Type::kReady;
+      m->ready.run = std::move(run);
+      m->ready.env = std::move(env);
+      return DecodeReady(f, limits, &m->ready);
+    }
+    m->type = ActorMessage::Type::kTrajectory;
+    m->trajectory.run = std::move(run);
+    m->trajectory.env = std::move(env);
+    return DecodeTrajectory(f, limits, expect, &m->trajectory);
+  });
+}
+
+DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
+                    Grant* m) {
+  return Catching([&]() -> DecodeResult {
+    Message msg;
+    if (auto r = msg.Unpack(data, size, limits); !r) return r;
+    const Fields& f = msg.fields();
+    if (auto r = CheckCommon(f, "grant", limits, expect, &m->run, &m->env); !r) return r;
+    return f.Uint("policy_version", &m->policy_version);
+  });
+}
+
+void Encode(const Ready& m, std::vector<char>* out) {
+  out->clear();
+  VectorWriter writer{out};
+  Packer pk(writer);
+  pk.pack_map(7);
+  PackCommon(pk, "ready", m.run, m.env);
+  PackStr(pk, "actor", m.actor);
+  PackUint(pk, "policy_version", m.policy_version);
+  PackUint(pk, "transitions", m.transitions);
+}
+
+void Encode(const Grant& m, std::vector<char>* out) {
+  out->clear();
+  VectorWriter writer{out};
+  Packer pk(writer);
+  pk.pack_map(5);
+  PackCommon(pk, "grant", m.run, m.env);
+  PackUint(pk, "policy_version", m.policy_version);
 }
 
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
@@ -385,7 +483,11 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
     Message msg;
     if (auto r = msg.Unpack(data, size, limits); !r) return r;
     const Fields& f = msg.fields();
-    if (auto r = CheckCommon(f, "weights", limits, expect, &m->run, &m->env); !r) return r;
+    if (auto r =
+            CheckCommon(f, "weights", limits, expect, &m->run, &m->env, kOldestWeightsProtocol);
+        !r) {
+      return r;
+    }
     if (auto r = f.Uint("policy_version", &m->policy_version); !r) return r;
     if (auto r = Dim(f, "obs_dim", limits.max_obs_dim, &m->obs_dim); !r) return r;
     if (auto r = Dim(f, "act_dim", limits.max_act_dim, &m->act_dim); !r) return r;

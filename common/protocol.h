@@ -1,10 +1,20 @@
-// Wire protocol v1: the whole contract between actors and the learner.
+// Wire protocol v2: the whole contract between actors and the learner.
 //
 // One ZeroMQ frame per message; every message is a msgpack map with string keys.
 // Number arrays are msgpack `bin` holding little-endian values, row-major, in the
 // shape given. Unknown keys are ignored; a missing or ill-typed required key
-// rejects the message. Common keys: proto (uint, = 1), type (str), run (str),
+// rejects the message. Common keys: proto (uint, = 2), type (str), run (str),
 // env (str).
+//
+// Credit flow (new in v2): an actor collects a rollout only when the learner asks for one.
+// On the trajectory channel (actor DEALER -> learner ROUTER) the actor sends "ready"; the
+// learner answers "grant" when it wants a rollout; the actor collects T steps with weights
+// of at least the granted version and sends one "trajectory". A trajectory without a grant
+// is rejected as no_credit.
+//
+// type "ready" (actor -> learner): actor str | policy_version uint (weights it holds) |
+//   transitions uint (T * N of its rollouts, >= 1)
+// type "grant" (learner -> actor): policy_version uint: collect with this version or newer
 //
 // type "trajectory" (actor -> learner), T = num_steps, N = num_envs, D = obs_dim, A = act_dim:
 //   actor str | policy_version uint | num_steps, num_envs, obs_dim, act_dim uint
@@ -40,7 +50,9 @@
 
 namespace hoverslam::wire {
 
-constexpr uint32_t kProtocolVersion = 1;
+constexpr uint32_t kProtocolVersion = 2;
+// Weights did not change in v2, so policy files written under v1 still load.
+constexpr uint32_t kOldestWeightsProtocol = 1;
 constexpr float kObsVarEpsilon = 1e-8f;
 constexpr float kMaxAbsLogStd = 20.0f;  // |log_std| bound of weights; exp(20) = 5e8
 
@@ -50,7 +62,7 @@ enum class Reject : uint8_t {
   kMalformed,      // not one msgpack map, trailing bytes, duplicate key, nesting too deep
   kMissingKey,     // a required key is absent
   kBadType,        // a key holds the wrong msgpack type (or an int out of range)
-  kWrongProto,     // proto != 1
+  kWrongProto,     // proto != 2 (weights: not 1 or 2)
   kWrongType,      // type is not the one this socket carries
   kWrongRun,       // run differs from the receiver's training run
   kWrongEnv,       // env differs from the receiver's env
@@ -62,6 +74,7 @@ enum class Reject : uint8_t {
   kFuture,         // policy_version newer than the learner's
   kWrongDims,      // obs_dim or act_dim differs from Expect's (the learner's model)
   kOutOfRange,     // finite, but outside what the task can produce (ValueBounds)
+  kNoCredit,       // a trajectory from a connection that holds no grant (proto 2 credit flow)
   kCount,          // not a reason: the number of values above
 };
 constexpr int kNumRejectReasons = static_cast<int>(Reject::kCount);  // kNone included
@@ -108,6 +121,22 @@ struct Trajectory {
   // Sizes every array for the shape keys (contents unspecified).
   void Resize(uint32_t t, uint32_t n, uint32_t d, uint32_t a);
   uint64_t transitions() const { return uint64_t{num_steps} * num_envs; }
+};
+
+// An actor's request for work: it is idle and can collect one rollout.
+struct Ready {
+  std::string run;  // of the weights the actor holds
+  std::string env = "rocket";
+  std::string actor;
+  uint64_t policy_version = 0;  // of the weights the actor holds
+  uint64_t transitions = 0;     // T * N of one of its rollouts
+};
+
+// The learner's answer: collect one rollout with weights of `run` at policy_version or newer.
+struct Grant {
+  std::string run;
+  std::string env = "rocket";
+  uint64_t policy_version = 0;
 };
 
 enum class Activation : uint8_t { kTanh, kElu, kRelu };
@@ -174,6 +203,8 @@ struct DecodeResult {
 // Appends nothing: `out` is cleared and holds exactly one encoded message.
 void Encode(const Trajectory& msg, std::vector<char>* out);
 void Encode(const Weights& msg, std::vector<char>* out);
+void Encode(const Ready& msg, std::vector<char>* out);
+void Encode(const Grant& msg, std::vector<char>* out);
 
 // Decodes and validates one message. On failure `out` is unspecified (the caller
 // must not use it), nothing is thrown, and nothing outside `out` is touched. Reusing
@@ -182,6 +213,18 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
                     Trajectory* out);
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Weights* out);
+DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
+                    Grant* out);
+
+// What an actor sends on the trajectory channel: a ready or a trajectory, told apart by
+// `type` and decoded with one parse. Any other type is wrong_type.
+struct ActorMessage {
+  enum class Type : uint8_t { kReady, kTrajectory } type = Type::kReady;
+  Ready ready;
+  Trajectory trajectory;
+};
+DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
+                    ActorMessage* out);
 
 // kOutOfRange naming the first value of a decoded trajectory outside `bounds`, else kNone.
 DecodeResult CheckValues(const Trajectory& msg, const ValueBounds& bounds);

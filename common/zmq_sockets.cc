@@ -11,6 +11,9 @@
 namespace hoverslam {
 namespace {
 
+// Grants queued per actor: an actor holds one or two at most, so this is never reached.
+constexpr int kGrantHwm = 64;
+constexpr int kMaxGrantBytes = 4096;  // a grant is about 80 bytes; the actor takes nothing larger
 constexpr int kMaxHeartbeatTtlMs = 6553599;  // libzmq sends the TTL in deciseconds, 16 bits
 
 void SetCommon(zmq::socket_t& s, const ZmqConfig& c) {
@@ -83,9 +86,9 @@ std::string Endpoint(const std::string& host, int port) {
   return "tcp://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-zmq::socket_t MakeTrajectoryPush(zmq::context_t& ctx, const std::string& endpoint,
-                                 const ZmqConfig& config, const CurveClient& curve) {
-  zmq::socket_t s(ctx, zmq::socket_type::push);
+zmq::socket_t MakeTrajectoryDealer(zmq::context_t& ctx, const std::string& endpoint,
+                                   const ZmqConfig& config, const CurveClient& curve) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
   SetCommon(s, config);
   SetCurveClient(s, curve);
   s.set(zmq::sockopt::sndhwm, config.send_hwm);
@@ -93,15 +96,18 @@ zmq::socket_t MakeTrajectoryPush(zmq::context_t& ctx, const std::string& endpoin
   // Queue only to connected peers, so a learner that is away blocks the actor
   // instead of filling a queue for a connection that may never complete.
   s.set(zmq::sockopt::immediate, true);
+  s.set(zmq::sockopt::maxmsgsize, int64_t{kMaxGrantBytes});
   if (!endpoint.empty()) s.connect(endpoint);
   return s;
 }
 
-zmq::socket_t MakeTrajectoryPull(zmq::context_t& ctx, const std::string& endpoint,
-                                 const ZmqConfig& config, const CurveServer& curve) {
-  zmq::socket_t s(ctx, zmq::socket_type::pull);
+zmq::socket_t MakeTrajectoryRouter(zmq::context_t& ctx, const std::string& endpoint,
+                                   const ZmqConfig& config, const CurveServer& curve) {
+  zmq::socket_t s(ctx, zmq::socket_type::router);
   SetCommon(s, config);
   SetCurveServer(s, curve);
+  s.set(zmq::sockopt::router_mandatory, true);
+  s.set(zmq::sockopt::sndhwm, kGrantHwm);
   s.set(zmq::sockopt::rcvhwm, config.recv_hwm);
   s.set(zmq::sockopt::rcvbuf, config.kernel_buffer_bytes);
   s.set(zmq::sockopt::maxmsgsize, config.max_message_bytes);

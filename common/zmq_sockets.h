@@ -1,6 +1,7 @@
 // ZeroMQ sockets for the two channels of the wire protocol, with every option
-// set from one config struct. Trajectories: actors PUSH (connect) -> learner PULL
-// (bind). Weights: learner PUB (bind) -> actors SUB with CONFLATE (connect).
+// set from one config struct. Trajectories: actors DEALER (connect) <-> learner ROUTER
+// (bind): ready and trajectory messages in, grants out (credit flow, proto 2). Weights:
+// learner PUB (bind) -> actors SUB with CONFLATE (connect).
 #pragma once
 
 #include <zmq.hpp>
@@ -52,10 +53,12 @@ std::string Endpoint(const std::string& host, int port);
 // With CURVE a server socket admits only clients its context's ZAP handler
 // (ZapAuthenticator) approves, and nobody when no handler answers; without CURVE
 // settings the sockets are plaintext, as before.
-zmq::socket_t MakeTrajectoryPush(zmq::context_t& ctx, const std::string& endpoint,
-                                 const ZmqConfig& config, const CurveClient& curve = {});
-zmq::socket_t MakeTrajectoryPull(zmq::context_t& ctx, const std::string& endpoint,
-                                 const ZmqConfig& config, const CurveServer& curve = {});
+zmq::socket_t MakeTrajectoryDealer(zmq::context_t& ctx, const std::string& endpoint,
+                                   const ZmqConfig& config, const CurveClient& curve = {});
+// ROUTER_MANDATORY: a grant to a peer that is gone fails (EHOSTUNREACH) instead of
+// vanishing, so the learner hands the credit to someone else.
+zmq::socket_t MakeTrajectoryRouter(zmq::context_t& ctx, const std::string& endpoint,
+                                   const ZmqConfig& config, const CurveServer& curve = {});
 zmq::socket_t MakeWeightsPub(zmq::context_t& ctx, const std::string& endpoint,
                              const ZmqConfig& config, const CurveServer& curve = {});
 zmq::socket_t MakeWeightsSub(zmq::context_t& ctx, const std::string& endpoint,

@@ -82,6 +82,9 @@ struct Learner::Impl {
     options.obs_dim = kObsDim;
     options.act_dim = kActDim;
     options.curve = ServerCurve(zap.get(), "trajectories");
+    options.env = c.env;
+    options.credits.target_transitions = static_cast<uint64_t>(c.batch_transitions);
+    options.credits.grant_timeout_s = c.grant_timeout_s;
     receiver = std::make_unique<Receiver>(ctx, options, &queue, metrics.get());
     receiver->SetVersion(state.version);
     publisher = std::make_unique<Publisher>(
@@ -168,7 +171,8 @@ struct Learner::Impl {
   }
 
   // Takes whole messages until the batch holds at least batch_transitions; data
-  // that went stale while queued is dropped and counted.
+  // that went stale while queued is dropped and counted. Then tells the receiver, which
+  // asks actors for the next batch while this one trains.
   bool Collect(const std::atomic<bool>& stop, std::vector<wire::Trajectory>* batch,
                double* mean_lag, uint64_t* max_lag) {
     int64_t transitions = 0;
@@ -178,13 +182,16 @@ struct Learner::Impl {
       if (stop.load()) return false;
       // Waiting for data is progress (starved, not stuck), unless nothing can arrive.
       BeatIfServing();
+      const double waited_from = Now();
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
+      metrics->wait_seconds.Increment(Now() - waited_from);
       metrics->queue_depth.Set(static_cast<double>(queue.size()));
       metrics->actors_seen.Set(receiver->ActorsSeen(60.0));
       if (!t) continue;
       if (wire::CheckPolicyVersion(t->policy_version, state.version, config.max_policy_lag) !=
           wire::Reject::kNone) {
         metrics->rejected[static_cast<int>(wire::Reject::kStale)]->Increment();
+        receiver->Consumed(t->transitions());
         continue;
       }
       const uint64_t lag = state.version - t->policy_version;
@@ -194,6 +201,7 @@ struct Learner::Impl {
       transitions += static_cast<int64_t>(t->transitions());
       batch->push_back(std::move(*t));
     }
+    receiver->Consumed(static_cast<uint64_t>(transitions));
     *mean_lag = lag_sum / static_cast<double>(batch->size());
     return true;
   }

@@ -24,6 +24,7 @@ void LearnerConfig::Validate() const {
   Require(threads >= 0, "--threads must be >= 0");
   Require(batch_transitions > 0, "--batch-transitions must be > 0");
   Require(queue_capacity > 0, "--queue-capacity must be > 0");
+  Require(grant_timeout_s > 0, "--grant-timeout must be > 0");
   Require(checkpoint_every > 0, "--checkpoint-every must be > 0");
   Require(keep_checkpoints > 0, "--keep-checkpoints must be > 0");
   Require(run_id.size() <= limits.max_string, "--run-id is too long");

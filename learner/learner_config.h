@@ -14,7 +14,7 @@ namespace hoverslam::learner {
 
 struct LearnerConfig {
   std::string bind = "*";                            // interface the sockets bind to (* = all)
-  int trajectory_port = kTrajectoryPort;             // PULL, actors connect
+  int trajectory_port = kTrajectoryPort;             // ROUTER, actors connect (DEALER)
   int weights_port = kWeightsPort;                   // PUB, actors subscribe
   std::string trajectory_endpoint;                   // overrides bind + trajectory_port when set
   std::string weights_endpoint;                      // overrides bind + weights_port when set
@@ -25,8 +25,11 @@ struct LearnerConfig {
   int threads = 0;                // torch intra-op threads; 0 = LibTorch's default
   int batch_transitions = 16384;  // transitions per PPO update (at least)
   uint64_t max_policy_lag = 4;    // older trajectories are rejected as stale
-  size_t queue_capacity = 1;   // trajectories held between receiver and PPO: small, for fresh data
-  std::string checkpoint_dir;  // empty: no checkpoints
+  // Trajectories held between receiver and PPO. Credits keep what arrives to about one
+  // batch (8 messages by default), so this is only a backstop.
+  size_t queue_capacity = 64;
+  double grant_timeout_s = 10;     // an unanswered grant is given to another actor after this
+  std::string checkpoint_dir;      // empty: no checkpoints
   uint64_t checkpoint_every = 10;  // versions between checkpoints
   int keep_checkpoints = 3;        // newest K kept
   uint64_t max_versions = 0;       // stop after this version; 0 = never

@@ -43,11 +43,27 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
       rejected_updates(m.Counter("hoverslam_learner_rejected_updates_total",
                                  "PPO updates undone (every minibatch skipped, or a non-finite "
                                  "result): the weights and version stayed as they were.")),
+      wait_seconds(m.Counter("hoverslam_learner_wait_seconds_total",
+                             "Seconds the PPO loop waited for data (its rate is the fraction of "
+                             "time the learner is starved).")),
+      credits_granted(m.Counter("hoverslam_learner_credits_granted_total",
+                                "Rollouts asked of idle actors (grants sent).")),
+      credits_expired(m.Counter("hoverslam_learner_credits_expired_total",
+                                "Grants unanswered within --grant-timeout-s (asked again of "
+                                "another actor; a late answer is still taken).")),
+      credits_in_flight(m.Gauge("hoverslam_learner_credits_in_flight",
+                                "Grants sent and neither answered nor expired.")),
+      ready_actors(m.Gauge("hoverslam_learner_ready_actors",
+                           "Idle actors waiting for a grant (actors beyond what the learner "
+                           "can use).")),
+      batch_transitions(m.Gauge("hoverslam_learner_batch_transitions",
+                                "Transitions per PPO update: the learner asks for this much "
+                                "ahead of training.")),
       episode_return(m.Histogram("hoverslam_learner_episode_return",
                                  "Return of episodes reported in accepted trajectories.",
                                  {-200, -100, -50, 0, 50, 100, 150, 200})) {
   rejected = CountersByReason(m, "hoverslam_learner_rejected_total",
-                              "Trajectory messages rejected, by reason.");
+                              "Messages from actors rejected, by reason.");
   episodes = CountersByOutcome(m, "hoverslam_learner_episodes_total",
                                "Episodes reported in accepted trajectories, by outcome.");
 }

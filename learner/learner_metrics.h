@@ -32,6 +32,13 @@ struct LearnerMetrics {
   prometheus::Counter& env_steps_trained;
   prometheus::Counter& skipped_minibatches;  // optimiser steps refused (non-finite, exploding)
   prometheus::Counter& rejected_updates;     // whole updates undone; the version stays
+  prometheus::Counter& wait_seconds;         // PPO loop waiting for data: starved
+  // Credit flow (learner/credits.h).
+  prometheus::Counter& credits_granted;
+  prometheus::Counter& credits_expired;
+  prometheus::Gauge& credits_in_flight;
+  prometheus::Gauge& ready_actors;  // idle actors: more than the learner can use
+  prometheus::Gauge& batch_transitions;
   OutcomeCounters episodes{};
   prometheus::Histogram& episode_return;
 };

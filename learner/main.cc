@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
       "hoverslam-learner: trains the rocket policy with PPO from actors' trajectories "
       "and publishes its weights. Every flag also reads HOVERSLAM_<FLAG>."};
   AddFlag(app, "--bind", &c.bind, "interface to bind (* = all)");
-  AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (PULL) port");
+  AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (ROUTER) port");
   AddFlag(app, "--weights-port", &c.weights_port, "weights (PUB) port");
   AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics and /healthz port (0: off)");
   AddMetricsBindFlag(app, &c.metrics_bind);
@@ -35,7 +35,10 @@ int main(int argc, char** argv) {
   AddFlag(app, "--threads", &c.threads, "torch intra-op threads (0: LibTorch's default)");
   AddFlag(app, "--batch-transitions", &c.batch_transitions, "transitions per PPO update");
   AddFlag(app, "--max-policy-lag", &c.max_policy_lag, "oldest policy version accepted, behind");
-  AddFlag(app, "--queue-capacity", &c.queue_capacity, "trajectories buffered before back-pressure");
+  AddFlag(app, "--queue-capacity", &c.queue_capacity,
+          "trajectories held for training (credits keep it to about one batch)");
+  AddFlag(app, "--grant-timeout", &c.grant_timeout_s,
+          "seconds before an unanswered grant is given to another actor");
   AddFlag(app, "--checkpoint-dir", &c.checkpoint_dir, "checkpoint directory (empty: none)");
   AddFlag(app, "--checkpoint-every", &c.checkpoint_every, "versions between checkpoints");
   AddFlag(app, "--keep-checkpoints", &c.keep_checkpoints, "newest checkpoints kept");

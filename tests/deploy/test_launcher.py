@@ -243,6 +243,60 @@ class LauncherRunTest(unittest.TestCase):
         self.assertLess(self.seconds, 90)
 
 
+class LauncherScaleTest(unittest.TestCase):
+    """16 actors on the learner's defaults (16,384-transition batches of 8 rollouts): the learner
+    asks for one batch at a time, so twice as many actors as a batch has rollouts waste nothing.
+    Before credit flow, 16 actors on 2 cores trained on 27% of the steps they took, at lag 3.4."""
+
+    ACTORS = 16
+    MAX_STEPS = 1_000_000  # about 61 versions
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = run_dir("scale")
+        proc = start(cls.dir, "--actors", str(cls.ACTORS), "--learner-threads", "1",
+                     "--max-env-steps", str(cls.MAX_STEPS), "--max-minutes", "3",
+                     "--eval-every-s", "10", "--eval-episodes", "20", "--progress-s", "5",
+                     "--no-final-eval")
+        cls.rc, cls.out, cls.err = finish(proc, cls.dir, timeout=240)
+        cls.learner = metrics(cls.dir / "learner-metrics.txt")
+        cls.actors = [metrics(cls.dir / f"actor-{i}-metrics.txt") for i in range(cls.ACTORS)]
+
+    def total(self, samples, name):
+        return sum(v for (n, _), v in samples.items() if n == name)
+
+    def test_run_finished(self):
+        self.assertEqual(self.rc, 0, output(self.dir))
+        self.assertEqual(json.loads((self.dir / "summary.json").read_text())["stop_reason"],
+                         "max_env_steps")
+
+    def test_useful_fraction(self):
+        trained = self.learner[("hoverslam_learner_env_steps_trained_total", "")]
+        collected = sum(self.total(a, "hoverslam_actor_env_steps_total") for a in self.actors)
+        self.assertGreaterEqual(trained, 0.9 * self.MAX_STEPS)
+        # At most the next batch (8 rollouts) is in flight when the run stops: 1M / 1.016M.
+        self.assertGreaterEqual(trained / collected, 0.9, f"{trained:.0f} of {collected:.0f}")
+        self.assertLessEqual(collected - trained, 2 * 16384 + 2048 * self.ACTORS)
+
+    def test_policy_lag(self):
+        count = self.learner[("hoverslam_learner_policy_lag_count", "")]
+        mean = self.learner[("hoverslam_learner_policy_lag_sum", "")] / count
+        self.assertLessEqual(mean, 2.0)
+        within_2 = self.learner[("hoverslam_learner_policy_lag_bucket", '{le="2"}')]
+        self.assertEqual(within_2, count, "a trajectory was trained at lag > 2")
+
+    def test_nothing_rejected_and_extra_actors_idle(self):
+        rejected = {k: v for k, v in self.learner.items()
+                    if k[0] == "hoverslam_learner_rejected_total" and v != 0}
+        self.assertEqual(rejected, {})
+        idle = sum(self.total(a, "hoverslam_actor_idle_seconds_total") for a in self.actors)
+        busy = sum(self.total(a, "hoverslam_actor_collect_seconds_total") for a in self.actors)
+        self.assertGreater(idle, 10 * busy, "16 actors on 2 cores should mostly wait")
+        grants = self.learner[("hoverslam_learner_credits_granted_total", "")]
+        sent = sum(self.total(a, "hoverslam_actor_trajectories_sent_total") for a in self.actors)
+        self.assertLessEqual(sent, grants)  # nothing sent unasked
+
+
 class LauncherStopTest(unittest.TestCase):
     """Stopping from outside: Ctrl-C, a dying child, a killed launcher."""
 
