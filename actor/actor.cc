@@ -41,6 +41,9 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
       version_changed_at_(Now()) {
   config_.Validate();
   for (int i = 0; i < config.num_envs; ++i) rngs_.emplace_back(EnvSeed(~config.seed, i));
+  // Actors started together would otherwise hand the learner batches of envs all at one
+  // point of their episodes: with credit flow a batch is a few short rollouts.
+  if (config.decorrelate) env_.DecorrelateTimeLimits(config.seed);
   const CurveClient curve = config_.curve.Load();  // throws naming a bad key file
   if (curve.enabled()) spdlog::info("CURVE on: actor public key {}", curve.public_key);
   dealer_ = std::make_unique<ClientConnection>(

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       "hoverslam-actor: runs N rocket-landing envs with the learner's newest policy "
       "and streams trajectories to it. Every flag also reads HOVERSLAM_<FLAG>."};
   AddFlag(app, "--learner", &config.learner, "learner host name or IP");
-  AddFlag(app, "--trajectory-port", &config.trajectory_port, "learner's trajectory (PULL) port");
+  AddFlag(app, "--trajectory-port", &config.trajectory_port, "learner's trajectory (ROUTER) port");
   AddFlag(app, "--weights-port", &config.weights_port, "learner's weights (PUB) port");
   AddFlag(app, "--num-envs", &config.num_envs, "envs stepped together");
   AddFlag(app, "--steps-per-message", &config.steps_per_message, "steps T per trajectory");
@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   AddHealthFlag(app, &config.health_timeout_s);
   AddFlag(app, "--log-interval", &config.log_interval_s, "seconds between progress logs");
   AddFlag(app, "--max-messages", &config.max_messages, "stop after this many (0: never)");
+  AddFlag(app, "--decorrelate", &config.decorrelate,
+          "cut each env's first episode short at random, so envs do not run in step "
+          "(true/false)");
   AddRocketFlags(app, &config.env);
   AddZmqFlags(app, &config.zmq);
   AddCurveClientFlags(app, &config.curve);

@@ -42,8 +42,13 @@ void RocketEnv::ResetTo(const RocketState& state, float* obs) {
   physics_.Reset(state);
   wind_ = 0;
   steps_ = 0;
+  time_limit_ = config_.max_episode_steps;
   return_ = 0;
   WriteObs(physics_.State(), obs);
+}
+
+void RocketEnv::ShortenEpisode(int steps) {
+  time_limit_ = std::max(steps_ + 1, config_.max_episode_steps - steps);
 }
 
 StepResult RocketEnv::Step(const float* action, float* obs) {
@@ -70,7 +75,7 @@ StepResult RocketEnv::Step(const float* action, float* obs) {
                Excess(td->theta, land.max_tilt_deg * kDegToRad) + Excess(td->omega, land.max_omega);
   } else if (physics_.OutOfBounds()) {
     r.outcome = Outcome::kOutOfBounds;
-  } else if (steps_ >= config_.max_episode_steps) {
+  } else if (steps_ >= time_limit_) {
     r.outcome = Outcome::kTimeout;
   }
   r.terminated = r.outcome != Outcome::kNone && r.outcome != Outcome::kTimeout;

@@ -36,6 +36,10 @@ class RocketEnv {
   // reset: after a terminal step, call Reset.
   StepResult Step(const float* action, float* obs);
 
+  // Ends this episode `steps` earlier than the time limit (at least one step remains).
+  // Envs started together would otherwise stay in step: see VecEnv::DecorrelateTimeLimits.
+  void ShortenEpisode(int steps);
+
   const RocketPhysics& physics() const { return physics_; }
   int episode_steps() const { return steps_; }
   float episode_return() const { return return_; }
@@ -49,6 +53,7 @@ class RocketEnv {
   Rng rng_;
   float wind_ = 0;
   int steps_ = 0;
+  int time_limit_ = 0;  // this episode's; the config's unless shortened
   float return_ = 0;
 };
 

@@ -6,7 +6,8 @@
 
 namespace hoverslam {
 
-VecEnv::VecEnv(const RocketConfig& config, int num_envs, uint64_t seed) {
+VecEnv::VecEnv(const RocketConfig& config, int num_envs, uint64_t seed)
+    : time_limit_(config.max_episode_steps) {
   if (num_envs <= 0) throw std::invalid_argument("VecEnv: num_envs must be > 0");
   envs_.reserve(num_envs);
   for (int i = 0; i < num_envs; ++i)
@@ -22,6 +23,14 @@ VecEnv::VecEnv(const RocketConfig& config, int num_envs, uint64_t seed) {
 
 void VecEnv::Reset() {
   for (int i = 0; i < num_envs(); ++i) envs_[i]->Reset(&obs_[i * kObsDim]);
+}
+
+void VecEnv::DecorrelateTimeLimits(uint64_t seed) {
+  for (int i = 0; i < num_envs(); ++i) {
+    Rng rng(EnvSeed(seed, i) ^ 0x5deece66dULL);  // not the env's own stream
+    const int limit = time_limit_;
+    envs_[i]->ShortenEpisode(std::min(limit - 1, static_cast<int>(rng.Uniform(0, limit))));
+  }
 }
 
 void VecEnv::Step(const float* actions) {

@@ -29,6 +29,13 @@ class VecEnv {
   // Resets every env; obs() then holds the first observations.
   void Reset();
 
+  // Ends each env's current episode early by a uniform draw from [0, time limit), seeded by
+  // `seed`. Envs that start together otherwise run in step for as long as their episodes
+  // last equally long (every one timing out, early in training), and a batch made of a few
+  // short rollouts then holds one narrow slice of the episode. The cut episodes are
+  // truncations, bootstrapped like any other, so nothing learned is biased.
+  void DecorrelateTimeLimits(uint64_t seed);
+
   // Steps env i with actions[i * kActDim ...]. An env whose episode ends is reset
   // at once: obs() holds the next episode's first observation, final_obs() the
   // last one of the ended episode. Throws std::invalid_argument naming the env
@@ -45,6 +52,7 @@ class VecEnv {
   const RocketEnv& env(int i) const { return *envs_[i]; }
 
  private:
+  int time_limit_;                                // steps per episode, from the config
   std::vector<std::unique_ptr<RocketEnv>> envs_;  // envs own Box2D worlds: not movable
   std::vector<float> obs_, final_obs_, rewards_;
   std::vector<uint8_t> terminated_, truncated_;

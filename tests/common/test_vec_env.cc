@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -92,6 +93,54 @@ TEST(VecEnv, BuffersAreStableAcrossSteps) {
   for (int t = 0; t < 100; ++t) env.Step(actions.data());
   EXPECT_EQ(obs, env.obs());
   EXPECT_EQ(rewards, env.rewards());
+}
+
+}  // namespace
+}  // namespace hoverslam
+
+namespace hoverslam {
+namespace {
+
+// Steps of each env's first two truncations, hovering (thrust = weight: a0 = 2 * 9.8 / 15 - 1)
+// under a 40-step time limit, so every episode ends by the clock.
+std::vector<std::vector<int>> TruncationSteps(bool decorrelate, uint64_t seed) {
+  RocketConfig config;
+  config.max_episode_steps = 40;
+  VecEnv env(config, 16, seed);
+  if (decorrelate) env.DecorrelateTimeLimits(seed);
+  std::vector<float> hover(16 * kActDim, 0.0f);
+  for (int i = 0; i < 16; ++i) hover[i * kActDim] = 2 * 9.8f / 15 - 1;
+  std::vector<std::vector<int>> steps(16);
+  for (int t = 1; t <= 80; ++t) {
+    env.Step(hover.data());
+    for (int i = 0; i < 16; ++i) {
+      EXPECT_FALSE(env.terminated()[i]) << "env " << i << " ended by the task at step " << t;
+      if (env.truncated()[i]) steps[i].push_back(t);
+    }
+  }
+  return steps;
+}
+
+TEST(VecEnv, EnvsStartedTogetherTruncateTogether) {
+  for (const std::vector<int>& s : TruncationSteps(false, 7)) {
+    EXPECT_EQ(s, (std::vector<int>{40, 80}));
+  }
+}
+
+TEST(VecEnv, DecorrelatedFirstEpisodesEndAtSpreadStepsThenRunFull) {
+  const auto steps = TruncationSteps(true, 7);
+  std::vector<int> first;
+  for (const std::vector<int>& s : steps) {
+    ASSERT_GE(s.size(), 1u);
+    EXPECT_GE(s[0], 1);
+    EXPECT_LE(s[0], 40);
+    if (s.size() > 1) EXPECT_EQ(s[1], s[0] + 40);  // later episodes get the whole limit
+    first.push_back(s[0]);
+  }
+  std::sort(first.begin(), first.end());
+  const auto distinct = std::unique(first.begin(), first.end()) - first.begin();
+  EXPECT_GE(distinct, 8) << "16 uniform draws from 40 steps should rarely collide this much";
+  EXPECT_EQ(TruncationSteps(true, 7), steps);  // seeded
 }
 
 }  // namespace

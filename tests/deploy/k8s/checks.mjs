@@ -1,10 +1,11 @@
 // Checks a schema cannot make, over one rendered overlay. Each group takes
-// {objects, flags, render} (flags: binary -> Set of the HOVERSLAM_* names `--list-env` printed)
-// and returns failure messages, each naming the object; an empty list is a pass.
+// {objects, flags, render, rules} (flags: binary -> Set of the HOVERSLAM_* names `--list-env`
+// printed; rules: group name -> {file, group}, the plain rule groups of deploy/prometheus) and
+// returns failure messages, each naming the object; an empty list is a pass.
 import {
-  argFlags, binaryOf, containerEnv, containerPortByName, containersOf, findObject,
-  imageRepo, mapSelectorMatches, namespaceOf, parseQuantity, podPortByName, podTemplates, ref,
-  selectorMatches, serviceLinkPrefix,
+  argFlags, binaryOf, containerEnv, containerPortByName, containersOf, findObject, firstDifference,
+  imageRepo, mapSelectorMatches, namespaceOf, parseQuantity, podPortByName, podTemplates,
+  recordedNamesIn, ref, selectorMatches, serviceLinkPrefix,
 } from "./objects.mjs";
 
 const NAME = "app.kubernetes.io/name";
@@ -389,8 +390,100 @@ export function curve({ objects }) {
   return fail;
 }
 
+// Autoscaling (KEDA ScaledObjects, HorizontalPodAutoscalers, PrometheusRules). No published schema
+// says what KEDA does with these fields, so: a scaled workload is the actor Deployment, scaled by
+// one autoscaler and with no spec.replicas of its own (every apply would reset it); a
+// ScaledObject has a fallback within its bounds; a prometheus trigger errors on an empty result
+// (ignoreNullValues "false", so the fallback applies instead of the minimum), has the AverageValue
+// target the fallback needs, and queries recording rules that exist, for its own namespace; and
+// every PrometheusRule group is a group of deploy/prometheus, unchanged, so promtool tests what
+// the cluster runs.
+export function autoscaling({ objects, rules = new Map() }) {
+  const fail = [];
+  const recorded = new Set();
+  for (const { group } of rules.values()) for (const r of group.rules ?? []) if (r.record) recorded.add(r.record);
+  for (const pr of objects.filter((o) => o.kind === "PrometheusRule")) {
+    for (const g of pr.spec?.groups ?? []) {
+      for (const r of g.rules ?? []) if (r.record) recorded.add(r.record);
+      const plain = rules.get(g.name);
+      if (!plain) {
+        fail.push(`${ref(pr)}: group ${g.name} is in no deploy/prometheus/*.rules.yml, so promtool never tests it`);
+        continue;
+      }
+      const at = firstDifference(g, plain.group);
+      if (at !== null) fail.push(`${ref(pr)}: group ${g.name} differs from ${plain.file} at ${at}`);
+    }
+  }
+  const scalers = new Map();  // "namespace/name" of a scaled Deployment -> the autoscalers on it
+  for (const obj of objects.filter((o) => o.kind === "ScaledObject" || o.kind === "HorizontalPodAutoscaler")) {
+    const where = ref(obj);
+    const target = obj.spec?.scaleTargetRef ?? {};
+    const kind = target.kind ?? (obj.kind === "ScaledObject" ? "Deployment" : undefined);
+    const apiVersion = target.apiVersion ?? (obj.kind === "ScaledObject" ? "apps/v1" : undefined);
+    const dep = kind === "Deployment" && apiVersion === "apps/v1"
+      ? findObject(objects, "Deployment", namespaceOf(obj), target.name) : undefined;
+    if (kind !== "Deployment" || apiVersion !== "apps/v1") {
+      fail.push(`${where}: scaleTargetRef is ${apiVersion} ${kind}, not the apps/v1 Deployment of the actors`);
+    } else if (!dep) {
+      fail.push(`${where}: scaleTargetRef names Deployment ${target.name}, which is not rendered in its namespace`);
+    } else {
+      const runsActor = (dep.spec?.template?.spec?.containers ?? []).some((c) => binaryOf(c) === "actor");
+      if (dep.metadata?.labels?.[COMPONENT] !== "actor" || !runsActor) {
+        fail.push(`${where}: scaleTargetRef ${ref(dep)} is not the actor Deployment (only actors scale)`);
+      }
+      if (dep.spec?.replicas !== undefined) {
+        fail.push(`${ref(dep)}: sets spec.replicas but ${where} scales it (every apply would reset the count; drop the overlay's replicas: entry)`);
+      }
+      const key = `${namespaceOf(dep)}/${dep.metadata.name}`;
+      scalers.set(key, [...(scalers.get(key) ?? []), where]);
+    }
+    if (obj.kind !== "ScaledObject") continue;
+    const min = obj.spec?.minReplicaCount ?? 0;
+    const max = obj.spec?.maxReplicaCount ?? 100;
+    if (!(min <= max)) fail.push(`${where}: minReplicaCount ${min} is above maxReplicaCount ${max}`);
+    const fb = obj.spec?.fallback;
+    if (!fb) fail.push(`${where}: no fallback (when the metric cannot be read, KEDA would leave the count wherever it was)`);
+    else {
+      if (!(Number.isInteger(fb.failureThreshold) && fb.failureThreshold >= 1)) {
+        fail.push(`${where}: fallback.failureThreshold ${fb.failureThreshold} is not a positive integer`);
+      }
+      if (!(fb.replicas >= Math.max(min, 1) && fb.replicas <= max)) {
+        fail.push(`${where}: fallback.replicas ${fb.replicas} is outside ${Math.max(min, 1)}..${max}`);
+      }
+    }
+    const triggers = obj.spec?.triggers ?? [];
+    if (triggers.length === 0) fail.push(`${where}: no triggers`);
+    for (const [i, t] of triggers.entries()) {
+      if (t.type !== "prometheus") continue;
+      const at = `${where}: trigger ${t.name ?? i}`;
+      const md = t.metadata ?? {};
+      if (md.ignoreNullValues !== "false") {
+        fail.push(`${at}: ignoreNullValues is ${JSON.stringify(md.ignoreNullValues)}, not "false" (an empty result would read as 0 and scale to the minimum instead of the fallback)`);
+      }
+      if ((t.metricType ?? "AverageValue") !== "AverageValue") {
+        fail.push(`${at}: metricType ${t.metricType} is not AverageValue (KEDA's fallback works with AverageValue only)`);
+      }
+      if (!/^https?:\/\/[^/\s]+/.test(md.serverAddress ?? "")) fail.push(`${at}: serverAddress ${JSON.stringify(md.serverAddress)} is not an http(s) URL`);
+      if (!(Number(md.threshold) > 0)) fail.push(`${at}: threshold ${JSON.stringify(md.threshold)} is not a positive number`);
+      const names = recordedNamesIn(md.query);
+      if (names.length === 0) fail.push(`${at}: query ${JSON.stringify(md.query)} reads no recording rule`);
+      for (const n of names) {
+        if (!recorded.has(n)) fail.push(`${at}: query reads ${n}, which no recording rule (rendered PrometheusRule or deploy/prometheus) defines`);
+      }
+      const ns = /\bnamespace\s*=\s*"([^"]*)"/.exec(md.query ?? "")?.[1];
+      if (ns !== namespaceOf(obj)) {
+        fail.push(`${at}: query selects namespace ${JSON.stringify(ns ?? "(any)")}, not its own ${JSON.stringify(namespaceOf(obj))}`);
+      }
+    }
+  }
+  for (const [key, by] of scalers) {
+    if (by.length > 1) fail.push(`Deployment ${key}: scaled by ${by.length} autoscalers (${by.join(", ")}), which would fight`);
+  }
+  return fail;
+}
+
 // Run on every render, in this order; gpu only on the gpu overlay.
 export const GROUPS = {
   labels, selectors, "named ports": namedPorts, "env flags": envFlags, settings, probes, resources,
-  security, annotations, curve,
+  security, annotations, curve, autoscaling,
 };

@@ -148,3 +148,31 @@ export function parseQuantity(q) {
 
 // What Kubernetes' service links would put in a pod's env for a Service: NAME_SERVICE_HOST & co.
 export const serviceLinkPrefix = (serviceName) => serviceName.toUpperCase().replace(/-/g, "_") + "_";
+
+// Where two parsed YAML documents first differ, as a path ("rules[4].expr"); null when equal.
+// Key order does not count, array order does.
+export function firstDifference(a, b, path = "") {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b)) return path || "(root)";
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = firstDifference(a[i], b[i], `${path}[${i}]`);
+      if (d !== null) return d;
+    }
+    return null;
+  }
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = firstDifference(a[k], b[k], path ? `${path}.${k}` : k);
+      if (d !== null) return d;
+    }
+    return null;
+  }
+  return a === b ? null : path || "(root)";
+}
+
+// The recording-rule names (level:metric:operation, so with a colon) a PromQL query reads;
+// quoted strings are skipped, so a label value with a colon is not taken for one.
+export function recordedNamesIn(query) {
+  const bare = String(query ?? "").replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+  return [...new Set(bare.match(/[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*/g) ?? [])];
+}

@@ -1,6 +1,7 @@
-// The validator's own test: the rendered gpu overlay (it has every kind the checks look at) must
-// pass every group, and each deliberately broken copy below must fail the group named, with a
-// message naming the broken object. A check that lets its case through is a failed line here.
+// The validator's own test: the rendered gpu overlay (it has every workload kind the checks look
+// at) and cpu-autoscaled (the ScaledObject and PrometheusRule) must pass every group, and each
+// deliberately broken copy below must fail the group named, with a message naming the broken
+// object. A check that lets its case through is a failed line here.
 const clone = (x) => JSON.parse(JSON.stringify(x));
 const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const pod = (objects, kind, name) => find(objects, kind, name).spec.template.spec;
@@ -8,8 +9,11 @@ const container = (objects, kind, name) => pod(objects, kind, name).containers[0
 const actor = (o) => container(o, "Deployment", "hoverslam-actor");
 const learner = (o) => container(o, "StatefulSet", "hoverslam-learner");
 const evaluator = (o) => container(o, "Deployment", "hoverslam-evaluator");
+const scaled = (o) => find(o, "ScaledObject", "hoverslam-actor");
+const trigger = (o) => scaled(o).spec.triggers[0];
+const ruleGroup = (o) => find(o, "PrometheusRule", "hoverslam-scaling").spec.groups[0];
 
-// [description, group expected to fail, text the failure must contain, mutation]
+// [description, group expected to fail, text the failure must contain, mutation], on the gpu overlay
 const CASES = [
   ["unknown kind", "schema", "Widget hoverslam/gadget", (o) => o.push({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "gadget", namespace: "hoverslam" } })],
   ["replicas not an integer", "schema", "Deployment hoverslam/hoverslam-actor", (o) => { find(o, "Deployment", "hoverslam-actor").spec.replicas = "two"; }],
@@ -53,7 +57,27 @@ const CASES = [
   ["gpu learner without a GPU", "gpu", "no nvidia.com/gpu limit", (o) => { delete learner(o).resources.limits["nvidia.com/gpu"]; }],
 ];
 
-export function selfTest({ objects, flags, groups }) {
+// The same, on the cpu-autoscaled overlay.
+const AUTOSCALED_CASES = [
+  ["ScaledObject without a fallback", "autoscaling", "ScaledObject hoverslam/hoverslam-actor: no fallback", (o) => { delete scaled(o).spec.fallback; }],
+  ["fallback above maxReplicaCount", "autoscaling", "fallback.replicas 40 is outside 1..16", (o) => { scaled(o).spec.fallback.replicas = 40; }],
+  ["minReplicaCount above maxReplicaCount", "autoscaling", "minReplicaCount 20 is above maxReplicaCount 16", (o) => { scaled(o).spec.minReplicaCount = 20; }],
+  ["empty result read as zero", "autoscaling", 'ignoreNullValues is "true"', (o) => { trigger(o).metadata.ignoreNullValues = "true"; }],
+  ["ignoreNullValues left out", "autoscaling", "ignoreNullValues is undefined", (o) => { delete trigger(o).metadata.ignoreNullValues; }],
+  ["Value target, which has no fallback", "autoscaling", "metricType Value is not AverageValue", (o) => { trigger(o).metricType = "Value"; }],
+  ["ScaledObject scales the evaluator", "autoscaling", "scaleTargetRef Deployment hoverslam/hoverslam-evaluator is not the actor", (o) => { scaled(o).spec.scaleTargetRef.name = "hoverslam-evaluator"; }],
+  ["ScaledObject names a missing Deployment", "autoscaling", "names Deployment hoverslam-actors, which is not rendered", (o) => { scaled(o).spec.scaleTargetRef.name = "hoverslam-actors"; }],
+  ["ScaledObject scales the learner StatefulSet", "autoscaling", "scaleTargetRef is apps/v1 StatefulSet", (o) => { Object.assign(scaled(o).spec.scaleTargetRef, { kind: "StatefulSet", name: "hoverslam-learner" }); }],
+  ["query reads a rule nobody records", "autoscaling", "query reads hoverslam:actors_wanted", (o) => { trigger(o).metadata.query = 'hoverslam:actors_wanted{namespace="hoverslam"}'; }],
+  ["query for another namespace", "autoscaling", 'query selects namespace "default"', (o) => { trigger(o).metadata.query = 'hoverslam:actors_desired{namespace="default"}'; }],
+  ["query for every namespace", "autoscaling", 'query selects namespace "(any)"', (o) => { trigger(o).metadata.query = "hoverslam:actors_desired"; }],
+  ["actor Deployment keeps its replicas", "autoscaling", "Deployment hoverslam/hoverslam-actor: sets spec.replicas", (o) => { find(o, "Deployment", "hoverslam-actor").spec.replicas = 2; }],
+  ["an HPA beside the ScaledObject", "autoscaling", "scaled by 2 autoscalers", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "actors", namespace: "hoverslam" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "hoverslam-actor" }, maxReplicas: 4 } })],
+  ["PrometheusRule drifted from the plain file", "autoscaling", "group hoverslam-scaling differs from deploy/prometheus/scaling.rules.yml at rules[4].expr", (o) => { ruleGroup(o).rules[4].expr = ruleGroup(o).rules[4].expr.replace("0.1", "0.2"); }],
+  ["PrometheusRule group with no plain file", "autoscaling", "group hoverslam-alerts is in no deploy/prometheus", (o) => { ruleGroup(o).name = "hoverslam-alerts"; }],
+];
+
+export function selfTest({ renders, flags, rules, groups }) {
   let passed = 0;
   let failed = 0;
   const line = (ok, text, details = []) => {
@@ -61,16 +85,20 @@ export function selfTest({ objects, flags, groups }) {
     console.log(`${ok ? "ok   " : "FAIL "} self-test: ${text}`);
     for (const d of details) console.log(`        ${d}`);
   };
-  for (const [name, fn] of Object.entries(groups)) {
-    const f = fn({ objects: clone(objects), flags });
-    line(f.length === 0, `the unbroken gpu overlay passes ${name}`, f);
-  }
-  for (const [what, group, expect, mutate] of CASES) {
-    const broken = clone(objects);
-    mutate(broken);
-    const f = groups[group]({ objects: broken, flags });
-    const caught = f.some((m) => m.includes(expect));
-    line(caught, `${group} catches: ${what}`, caught ? [] : [`expected a failure containing "${expect}", got: ${JSON.stringify(f)}`]);
+  for (const [overlay, cases] of [["gpu", CASES], ["cpu-autoscaled", AUTOSCALED_CASES]]) {
+    const objects = renders[overlay];
+    for (const [name, fn] of Object.entries(groups)) {
+      if (name === "gpu" && overlay !== "gpu") continue;
+      const f = fn({ objects: clone(objects), flags, rules });
+      line(f.length === 0, `the unbroken ${overlay} overlay passes ${name}`, f);
+    }
+    for (const [what, group, expect, mutate] of cases) {
+      const broken = clone(objects);
+      mutate(broken);
+      const f = groups[group]({ objects: broken, flags, rules });
+      const caught = f.some((m) => m.includes(expect));
+      line(caught, `${group} catches: ${what}`, caught ? [] : [`expected a failure containing "${expect}", got: ${JSON.stringify(f)}`]);
+    }
   }
   return { passed, failed };
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Validates deploy/k8s: renders every overlay (and every component no overlay includes, on top of
 // base) with `kubectl kustomize`, validates each object against its Kubernetes schema, then runs
-// the checks in checks.mjs. One line per check group and render; the last line is
-// "N passed, M failed", and the exit status is 1 when M > 0.
+// the checks in checks.mjs (which also compare PrometheusRules with the plain rule files in
+// deploy/prometheus). One line per check group and render; the last line is "N passed, M failed",
+// and the exit status is 1 when M > 0.
 //
 //   node validate.mjs --learner-bin P --actor-bin P --eval-bin P [--repo DIR] [--kubectl P] [--self-test]
 //
-// --self-test feeds deliberately broken copies of a rendered overlay through the same checks and
-// fails unless each is caught (self_test.mjs).
+// --self-test feeds deliberately broken copies of rendered overlays (gpu, cpu-autoscaled) through
+// the same checks and fails unless each is caught (self_test.mjs).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,6 +62,22 @@ function makeRenderer(opts, YAML) {
   };
 }
 
+// The plain Prometheus rule groups (deploy/prometheus/*.rules.yml; the *.test.yml files are
+// promtool's tests): group name -> {file, group}.
+function loadRuleGroups(repo, YAML) {
+  const dir = join(repo, "deploy", "prometheus");
+  const groups = new Map();
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".rules.yml")).sort() : []) {
+    const file = `deploy/prometheus/${f}`;
+    const doc = YAML.parse(readFileSync(join(dir, f), "utf8")) ?? {};
+    for (const group of doc.groups ?? []) {
+      if (groups.has(group.name)) throw new Error(`rule group ${group.name} is in both ${groups.get(group.name).file} and ${file}`);
+      groups.set(group.name, { file, group });
+    }
+  }
+  return groups;
+}
+
 // Overlays, plus one render of base with each component that no overlay includes.
 function renderTargets(k8s, YAML) {
   const overlaysDir = join(k8s, "overlays");
@@ -101,10 +118,11 @@ async function main() {
   const { schema } = await import("./schema.mjs");
   const { GROUPS, gpu } = await import("./checks.mjs");
 
-  let flags, render;
+  let flags, render, rules;
   try {
     flags = { learner: listEnv(opts.learner), actor: listEnv(opts.actor), eval: listEnv(opts.eval) };
     render = makeRenderer(opts, YAML);
+    rules = loadRuleGroups(resolve(opts.repo), YAML);
   } catch (e) {
     die(e.message);
   }
@@ -114,8 +132,9 @@ async function main() {
   const groups = { schema, ...GROUPS };
   if (opts.selfTest) {
     const { selfTest } = await import("./self_test.mjs");
-    const objects = render(join(k8s, "overlays", "gpu"));
-    const { passed, failed } = selfTest({ objects, flags, groups: { ...groups, gpu } });
+    const renders = {};
+    for (const o of ["gpu", "cpu-autoscaled"]) renders[o] = render(join(k8s, "overlays", o));
+    const { passed, failed } = selfTest({ renders, flags, rules, groups: { ...groups, gpu } });
     console.log(`${passed} passed, ${failed} failed`);
     process.exit(failed > 0 ? 1 : 0);
   }
@@ -143,7 +162,7 @@ async function main() {
     } finally {
       if (t.temporary) rmSync(t.dir, { recursive: true, force: true });
     }
-    const ctx = { objects, flags, render: t.name };
+    const ctx = { objects, flags, rules, render: t.name };
     for (const [g, fn] of Object.entries(groups)) report(`${t.name}: ${g}`, fn(ctx));
     if (t.overlay === "gpu") report(`${t.name}: gpu learner`, gpu(ctx));
   }
