@@ -19,7 +19,7 @@ packages=(
   # learner: LibTorch with a fast BLAS (reference BLAS is 3-5x slower)
   libtorch-dev libopenblas0-pthread
   # tests: promtool and a real Prometheus server; an independent msgpack for interop
-  prometheus python3 python3-msgpack python3-numpy
+  prometheus python3 python3-msgpack python3-numpy python3-zmq
 )
 if [ "$tests" -eq 1 ]; then
   # the real-pod test (tests/deploy/pods): podman with runc, a locally made base image

@@ -1,6 +1,6 @@
-// Steps/s of the whole actor loop (env + normalise + forward + sample + rollout +
-// encode + send over ipc:// to a PULL sink that only counts), against stepping
-// the same VecEnv alone, in one run; and this process's peak RSS.
+// Steps/s of the whole actor loop (ready -> grant + env + normalise + forward + sample +
+// rollout + encode + send over ipc:// to a sink that grants every ready at once and counts),
+// against stepping the same VecEnv alone, in one run; and this process's peak RSS.
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include "actor/actor.h"
 #include "bench/bench_util.h"
 #include "common/rng.h"
+#include "tests/support/granting_sink.h"
 
 using namespace hoverslam;
 
@@ -49,14 +50,13 @@ double ActorLoop(int num_envs, int messages) {
   const std::string dir = "/tmp/hoverslam-bench-" + std::to_string(getpid());
   const std::string traj = "ipc://" + dir + "-traj", weights = "ipc://" + dir + "-weights";
   zmq::context_t ctx(1);
-  zmq::socket_t pull = MakeTrajectoryPull(ctx, traj, ZmqConfig{});
+  testing::GrantingSink sink(ctx, traj);  // from here on, the sink thread's only
   zmq::socket_t pub = MakeWeightsPub(ctx, weights, ZmqConfig{});
   std::atomic<bool> stop{false};
   double first = 0, last = 0;
-  std::thread sink([&] {
-    zmq::message_t m;
+  std::thread sink_thread([&] {
     for (int i = 0; i < messages; ++i) {
-      if (!pull.recv(m)) break;
+      if (!sink.Receive(60.0)) break;
       (i == 0 ? first : last) = bench::Now();
     }
   });
@@ -81,7 +81,7 @@ double ActorLoop(int num_envs, int messages) {
     Actor actor(config, metrics);
     actor.Run(stop);
   }
-  sink.join();
+  sink_thread.join();
   stop = true;
   publisher.join();
   return double(messages - 1) * kT * num_envs / (last - first);

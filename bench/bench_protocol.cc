@@ -1,7 +1,8 @@
-// Wire protocol throughput: encode, decode+validate, and encode -> PUSH -> PULL ->
+// Wire protocol throughput: encode, decode+validate, and encode -> DEALER -> ROUTER ->
 // decode over ipc://, plaintext and with CURVE, for one actor batch of T=128 steps x
-// N=16 envs, against a memcpy of the same bytes. Targets: 10 M decoded and 2 M
-// end-to-end transitions/s.
+// N=16 envs, against a memcpy of the same bytes; and the same with the credit flow's
+// ready -> grant round trip before every trajectory, as one actor does it. Targets: 10 M
+// decoded and 2 M end-to-end transitions/s.
 #include <zmq.hpp>
 
 #include <stdlib.h>
@@ -87,52 +88,83 @@ double ForAtLeast(Once&& once) {
   return units;
 }
 
-// Sends encoded copies of `msg` until `stop`; never blocks for long so it can stop.
+// Sends `bytes` on `socket` once it can; false when `stop` came first. Never blocks for long.
+bool SendUnlessStopped(zmq::socket_t& socket, const std::vector<char>& bytes,
+                       const std::atomic<bool>& stop) {
+  while (!stop.load(std::memory_order_relaxed)) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    if ((item.revents & ZMQ_POLLOUT) &&
+        socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Sends encoded copies of `msg` until `stop`. With `credit`, each one as an actor does: a
+// ready, then the trajectory once the grant is in.
 void Sender(zmq::context_t& ctx, const std::string& endpoint, const wire::Trajectory& msg,
-            const CurveClient& curve, const std::atomic<bool>& stop) {
+            const CurveClient& curve, bool credit, const std::atomic<bool>& stop) {
   ZmqConfig config;
   config.linger_ms = 0;
-  zmq::socket_t push = MakeTrajectoryPush(ctx, endpoint, config, curve);
-  std::vector<char> bytes;
+  zmq::socket_t dealer = MakeTrajectoryDealer(ctx, endpoint, config, curve);
+  const wire::Ready ready{msg.run, msg.env, msg.actor, msg.policy_version, msg.transitions()};
+  std::vector<char> ready_bytes, bytes;
+  wire::Encode(ready, &ready_bytes);
+  wire::Grant grant;
+  zmq::message_t answer;
   while (!stop.load(std::memory_order_relaxed)) {
-    wire::Encode(msg, &bytes);
-    for (;;) {
-      zmq::pollitem_t item{push.handle(), 0, ZMQ_POLLOUT, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(50));
-      if (stop.load(std::memory_order_relaxed)) return;
-      if ((item.revents & ZMQ_POLLOUT) &&
-          push.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
-        break;
+    if (credit) {
+      if (!SendUnlessStopped(dealer, ready_bytes, stop)) return;
+      for (bool granted = false; !granted;) {
+        zmq::pollitem_t item{dealer.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        if (stop.load(std::memory_order_relaxed)) return;
+        granted =
+            dealer.recv(answer, zmq::recv_flags::dontwait) &&
+            wire::Decode(answer.data(), answer.size(), wire::Limits{}, wire::Expect{}, &grant);
       }
     }
+    wire::Encode(msg, &bytes);
+    if (!SendUnlessStopped(dealer, bytes, stop)) return;
   }
 }
 
-// The end-to-end rate over `endpoint`: a sender thread encodes and pushes without
-// pause; this thread pulls and decodes. Each repeat measures the steady state.
+// The end-to-end rate over `endpoint`: a sender thread encodes and sends without pause (or
+// asks for each message first, with `credit`); this thread receives and decodes as the
+// learner does, answering every ready with a grant. Each repeat measures the steady state.
 double IpcRate(zmq::context_t& ctx, const std::string& endpoint, const wire::Trajectory& msg,
-               const CurveServer& server, const CurveClient& client) {
+               const CurveServer& server, const CurveClient& client, bool credit) {
   const double transitions = static_cast<double>(msg.transitions());
   const wire::Limits limits;
   const wire::Expect expect{"bench-run", "rocket"};
-  wire::Trajectory decoded;
-  zmq::socket_t pull = MakeTrajectoryPull(ctx, endpoint, ZmqConfig{}, server);
+  wire::ActorMessage decoded;
+  std::vector<char> grant;
+  wire::Encode(wire::Grant{msg.run, msg.env, msg.policy_version}, &grant);
+  zmq::socket_t router = MakeTrajectoryRouter(ctx, endpoint, ZmqConfig{}, server);
   std::atomic<bool> stop{false};
-  std::thread sender(Sender, std::ref(ctx), endpoint, std::cref(msg), client, std::cref(stop));
-  zmq::message_t frame;
+  std::thread sender(Sender, std::ref(ctx), endpoint, std::cref(msg), client, credit,
+                     std::cref(stop));
+  zmq::message_t id, payload;
   auto receive_one = [&] {
-    if (!pull.recv(frame)) throw std::runtime_error("recv failed");
-    if (!wire::Decode(frame.data(), frame.size(), limits, expect, &decoded)) {
-      throw std::runtime_error("a received message does not decode");
+    for (;;) {
+      // [routing id, payload]: the frames of one message arrive together.
+      if (!router.recv(id) || !router.recv(payload)) throw std::runtime_error("recv failed");
+      if (!wire::Decode(payload.data(), payload.size(), limits, expect, &decoded)) {
+        throw std::runtime_error("a received message does not decode");
+      }
+      if (decoded.type == wire::ActorMessage::Type::kTrajectory) return transitions;
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(zmq::buffer(grant), zmq::send_flags::none);
     }
-    return transitions;
   };
   receive_one();  // connected
   const double rate = MedianRate(kRepeats, [&] { return ForAtLeast(receive_one); });
   stop = true;
   sender.join();
-  pull.set(zmq::sockopt::linger, 0);
-  pull.close();
+  router.set(zmq::sockopt::linger, 0);
+  router.close();
   return rate;
 }
 
@@ -157,7 +189,7 @@ int Main() {
     });
   });
 
-  wire::Trajectory decoded;
+  wire::ActorMessage decoded;  // as the learner's receiver decodes: a ready or a trajectory
   const wire::Limits limits;
   const wire::Expect expect{"bench-run", "rocket"};
   const double decode_rate = MedianRate(kRepeats, [&] {
@@ -165,7 +197,7 @@ int Main() {
       if (!wire::Decode(encoded.data(), encoded.size(), limits, expect, &decoded)) {
         throw std::runtime_error("the bench message does not decode");
       }
-      Touch(decoded.obs.data());
+      Touch(decoded.trajectory.obs.data());
       return transitions;
     });
   });
@@ -186,7 +218,9 @@ int Main() {
   const std::string dir = dir_template;
   zmq::context_t ctx;
   const double ipc_rate =
-      IpcRate(ctx, "ipc://" + dir + "/plain.sock", msg, CurveServer{}, CurveClient{});
+      IpcRate(ctx, "ipc://" + dir + "/plain.sock", msg, CurveServer{}, CurveClient{}, false);
+  const double ipc_credit_rate =
+      IpcRate(ctx, "ipc://" + dir + "/credit.sock", msg, CurveServer{}, CurveClient{}, true);
   const CurveKeyPair server_keys = NewCurveKeyPair(), client_keys = NewCurveKeyPair();
   std::filesystem::create_directory(dir + "/clients");
   WriteKey(dir + "/learner.key", server_keys.secret_key, 0600);
@@ -196,33 +230,38 @@ int Main() {
     ZapAuthenticator zap(ctx, CurveServerFiles{dir + "/learner.key", dir + "/clients"}, {});
     ipc_curve_rate = IpcRate(
         ctx, "ipc://" + dir + "/curve.sock", msg, zap.Server("bench"),
-        CurveClient{server_keys.public_key, client_keys.secret_key, client_keys.public_key});
+        CurveClient{server_keys.public_key, client_keys.secret_key, client_keys.public_key}, false);
   }
   std::filesystem::remove_all(dir);
 
   std::printf(
       "wire protocol, one trajectory of T=%u x N=%u (%.0f transitions, D=%u, A=%u): %zu bytes\n",
       kSteps, kEnvs, transitions, kObsDim, kActDim, message_bytes);
-  std::printf("%-32s %16s %12s\n", "", "transitions/s", "MB/s");
+  std::printf("%-36s %16s %12s\n", "", "transitions/s", "MB/s");
   const auto row = [&](const char* name, double rate) {
-    std::printf("%-32s %16.3e %12.1f\n", name, rate, rate / transitions * message_bytes / 1e6);
+    std::printf("%-36s %16.3e %12.1f\n", name, rate, rate / transitions * message_bytes / 1e6);
   };
   row("encode", encode_rate);
   row("decode + validate", decode_rate);
-  row("encode->PUSH->PULL->decode ipc", ipc_rate);
+  row("encode->DEALER->ROUTER->decode ipc", ipc_rate);
   row("  the same with CURVE", ipc_curve_rate);
-  std::printf("%-32s %16s %12.1f\n", "memcpy (baseline)", "", memcpy_rate / 1e6);
+  row("  one actor: ready, grant, then it", ipc_credit_rate);
+  std::printf("%-36s %16s %12.1f\n", "memcpy (baseline)", "", memcpy_rate / 1e6);
   std::printf("decode %.2fx of its 10 M/s target, ipc %.2fx of its 2 M/s target (median of %d)\n",
               decode_rate / kDecodeTarget, ipc_rate / kIpcTarget, kRepeats);
   std::printf("CURVE ipc runs at %.2fx plaintext ipc (%.2fx of the 2 M/s target)\n",
               ipc_curve_rate / ipc_rate, ipc_curve_rate / kIpcTarget);
+  std::printf("one actor's ready/grant round trip per trajectory: %.2fx plaintext ipc\n",
+              ipc_credit_rate / ipc_rate);
   std::printf(
       "{\"bench\":\"protocol\",\"encode_transitions_per_s\":%.0f,\"decode_transitions_per_s\":%.0f,"
       "\"ipc_transitions_per_s\":%.0f,\"ipc_curve_transitions_per_s\":%.0f,"
+      "\"ipc_credit_transitions_per_s\":%.0f,"
       "\"memcpy_bytes_per_s\":%.0f,\"message_bytes\":%zu,\"decode_vs_target\":%.3f,"
-      "\"ipc_vs_target\":%.3f,\"curve_vs_plain\":%.3f}\n",
-      encode_rate, decode_rate, ipc_rate, ipc_curve_rate, memcpy_rate, message_bytes,
-      decode_rate / kDecodeTarget, ipc_rate / kIpcTarget, ipc_curve_rate / ipc_rate);
+      "\"ipc_vs_target\":%.3f,\"curve_vs_plain\":%.3f,\"credit_vs_plain\":%.3f}\n",
+      encode_rate, decode_rate, ipc_rate, ipc_curve_rate, ipc_credit_rate, memcpy_rate,
+      message_bytes, decode_rate / kDecodeTarget, ipc_rate / kIpcTarget, ipc_curve_rate / ipc_rate,
+      ipc_credit_rate / ipc_rate);
   return 0;
 }
 

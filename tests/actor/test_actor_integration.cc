@@ -20,6 +20,7 @@
 #include "common/rng.h"
 #include "common/zap_authenticator.h"
 #include "common/zmq_sockets.h"
+#include "tests/support/granting_sink.h"
 #include "tests/support/process.h"
 
 namespace hoverslam {
@@ -55,10 +56,12 @@ wire::Weights MakeWeights(uint64_t version, uint64_t seed) {
   return w;
 }
 
+// The learner's two endpoints: a sink that grants every ready (with the actor's own version
+// unless told otherwise) and a weights publisher.
 class FakeLearner {
  public:
   FakeLearner(int trajectory_port, int weights_port)
-      : pull_(MakeTrajectoryPull(ctx_, Endpoint("127.0.0.1", trajectory_port), ZmqConfig{})),
+      : sink_(ctx_, Endpoint("127.0.0.1", trajectory_port)),
         pub_(MakeWeightsPub(ctx_, Endpoint("127.0.0.1", weights_port), ZmqConfig{})) {}
 
   void Publish(const wire::Weights& w) {
@@ -68,7 +71,7 @@ class FakeLearner {
   }
 
   // Publishes `w` every 20 ms until a trajectory arrives that satisfies `accept`
-  // (earlier ones are returned through `skipped`), or the deadline passes.
+  // (earlier ones are dropped), or the deadline passes.
   std::optional<wire::Trajectory> ReceiveWhilePublishing(
       const wire::Weights* w, double timeout_s,
       const std::function<bool(const wire::Trajectory&)>& accept) {
@@ -87,21 +90,22 @@ class FakeLearner {
   }
 
   std::optional<wire::Trajectory> Receive(int timeout_ms) {
-    zmq::pollitem_t item{static_cast<void*>(pull_), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) return std::nullopt;
-    zmq::message_t message;
-    if (!pull_.recv(message, zmq::recv_flags::dontwait)) return std::nullopt;
+    std::optional<testing::GrantingSink::Message> m = sink_.Receive(timeout_ms / 1000.0);
+    if (!m) return std::nullopt;
     wire::Trajectory t;
-    const wire::DecodeResult r = wire::Decode(message.data(), message.size(), wire::Limits{},
+    const wire::DecodeResult r = wire::Decode(m->payload.data(), m->payload.size(), wire::Limits{},
                                               wire::Expect{"run-a", "rocket"}, &t);
     EXPECT_TRUE(r) << wire::RejectName(r.reason) << ": " << r.message;
     if (!r) return std::nullopt;
     return t;
   }
 
+  testing::GrantingSink& sink() { return sink_; }
+
  private:
   zmq::context_t ctx_{1};
-  zmq::socket_t pull_, pub_;
+  testing::GrantingSink sink_;
+  zmq::socket_t pub_;
 };
 
 // Every action's logp recomputes from the weights that were in use.
@@ -133,6 +137,13 @@ TEST(ActorIntegration, StreamsSwitchesVersionsRejectsBadWeightsAndStopsOnSigterm
   auto any = [](const wire::Trajectory&) { return true; };
   std::optional<wire::Trajectory> first = learner.ReceiveWhilePublishing(&v1, 20, any);
   ASSERT_TRUE(first) << "no trajectory; actor log: " << log;
+  // It asked first: a ready naming itself, its weights and the size of its rollouts.
+  ASSERT_GE(learner.sink().readies(), 1);
+  EXPECT_EQ(learner.sink().last_ready().actor, "test-actor");
+  EXPECT_EQ(learner.sink().last_ready().run, "run-a");
+  EXPECT_EQ(learner.sink().last_ready().env, "rocket");
+  EXPECT_EQ(learner.sink().last_ready().policy_version, 1u);
+  EXPECT_EQ(learner.sink().last_ready().transitions, uint64_t{kT} * kN);
   EXPECT_EQ(first->actor, "test-actor");
   EXPECT_EQ(first->policy_version, 1u);
   EXPECT_EQ(first->num_steps, kT);
@@ -192,6 +203,57 @@ TEST(ActorIntegration, StreamsSwitchesVersionsRejectsBadWeightsAndStopsOnSigterm
   EXPECT_LT(testing::Seconds() - t0, 2.0);
 }
 
+double MetricValue(int port, const std::string& series) {
+  const std::string metrics = "\n" + HttpGet(port, "/metrics").value_or("");
+  const std::string line = "\n" + series + " ";  // a sample, not a # HELP line
+  const size_t at = metrics.find(line);
+  return at == std::string::npos ? -1 : std::stod(metrics.substr(at + line.size()));
+}
+
+// Credit flow: without a grant the actor steps nothing; granted a version it does not hold,
+// it waits for those weights; it then collects with them and sends exactly one rollout.
+TEST(ActorIntegration, CollectsOnlyWhenGrantedAndWithTheGrantedVersion) {
+  const int trajectory_port = FreePort(), weights_port = FreePort(), metrics_port = FreePort();
+  FakeLearner learner(trajectory_port, weights_port);
+  learner.sink().GrantWith([](const wire::Ready&) { return std::nullopt; });
+  const std::string log = ::testing::TempDir() + "actor_credit.log";
+  Child actor({HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
+               std::to_string(trajectory_port), "--weights-port", std::to_string(weights_port),
+               "--metrics-port", std::to_string(metrics_port), "--num-envs", std::to_string(kN),
+               "--steps-per-message", std::to_string(kT), "--actor-id", "credit-actor"},
+              log);
+  const wire::Weights v1 = MakeWeights(1, 11), v2 = MakeWeights(2, 22);
+  auto any = [](const wire::Trajectory&) { return true; };
+  // Asked, not granted: nothing is collected or sent, and the wait counts as idle.
+  EXPECT_FALSE(learner.ReceiveWhilePublishing(&v1, 1.5, any)) << "sent without a grant";
+  const int asked = learner.sink().readies();
+  ASSERT_GE(asked, 1);
+  EXPECT_EQ(learner.sink().last_ready().policy_version, 1u);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), 0);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_trajectories_sent_total"), 0);
+  EXPECT_GT(MetricValue(metrics_port, "hoverslam_actor_idle_seconds_total"), 0.5);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_rollout_transitions"), kT * kN);
+
+  // Granted version 2 while it holds 1: it waits for the weights, still sending nothing.
+  ASSERT_TRUE(learner.sink().Grant(learner.sink().last_ready_peer(), {"run-a", "rocket", 2}));
+  EXPECT_FALSE(learner.ReceiveWhilePublishing(&v1, 1.5, any)) << "collected with old weights";
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_grants_received_total"), 1);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), 0);
+  EXPECT_GT(MetricValue(metrics_port, "hoverslam_actor_weights_wait_seconds_total"), 0.5);
+
+  // Version 2 published: one rollout, collected with it, and a new ready after it.
+  std::optional<wire::Trajectory> t = learner.ReceiveWhilePublishing(&v2, 10, any);
+  ASSERT_TRUE(t) << "no trajectory once the granted weights arrived; see " << log;
+  EXPECT_EQ(t->policy_version, 2u);
+  ExpectLogpRecomputes(*t, v2);
+  EXPECT_FALSE(learner.Receive(500)) << "a second rollout on one grant";
+  EXPECT_GT(learner.sink().readies(), asked);
+  EXPECT_EQ(learner.sink().last_ready().policy_version, 2u);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), kT * kN);
+  actor.Signal(SIGTERM);
+  EXPECT_EQ(actor.Wait(2.0), std::optional<int>(0));
+}
+
 }  // namespace
 }  // namespace hoverslam
 
@@ -215,27 +277,29 @@ TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
   EXPECT_TRUE(testing::StaysHealthy(metrics_port, 1.5));
   std::vector<char> bytes;
   wire::Encode(MakeWeights(1, 5), &bytes);
-  auto log_says = [&](const std::string& text) {
-    std::ifstream in(log);
-    const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return all.find(text) != std::string::npos;
-  };
-  // Weights arrive but nobody takes trajectories: the actor says so and waits.
+  auto metric = [&](const std::string& series) { return MetricValue(metrics_port, series); };
+  // Weights arrive but nobody takes trajectories: the actor cannot even ask for work, so it
+  // steps nothing and counts the time as idle.
   ASSERT_TRUE(testing::PollUntil(10, [&] {
     pub.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    return log_says("is not taking trajectories");
+    return metric("hoverslam_actor_policy_version") == 1 &&
+           metric("hoverslam_actor_idle_seconds_total") > 0.5;
   })) << log;
+  EXPECT_EQ(metric("hoverslam_actor_env_steps_total"), 0);
+  EXPECT_EQ(metric("hoverslam_actor_connected{channel=\"trajectories\"}"), 0);
   EXPECT_FALSE(actor.Wait(0.0).has_value()) << "actor exited while the learner was away";
-  // Blocked on a learner that takes nothing: still healthy.
+  // Waiting on a learner that takes nothing: still healthy.
   EXPECT_TRUE(testing::StaysHealthy(metrics_port, 1.5));
 
-  // The learner binds late: trajectories start to flow without a restart.
-  zmq::socket_t pull = MakeTrajectoryPull(ctx, Endpoint("127.0.0.1", trajectory_port), ZmqConfig{});
-  zmq::message_t message;
-  pull.set(zmq::sockopt::rcvtimeo, 5000);
-  ASSERT_TRUE(pull.recv(message));
+  // The learner binds late: the actor asks, is granted, and a trajectory arrives without a
+  // restart.
+  testing::GrantingSink sink(ctx, Endpoint("127.0.0.1", trajectory_port));
+  std::optional<testing::GrantingSink::Message> message = sink.Receive(5.0);
+  ASSERT_TRUE(message) << log;
+  EXPECT_GE(sink.readies(), 1);
   wire::Trajectory t;
-  EXPECT_TRUE(wire::Decode(message.data(), message.size(), wire::Limits{}, wire::Expect{}, &t));
+  EXPECT_TRUE(wire::Decode(message->payload.data(), message->payload.size(), wire::Limits{},
+                           wire::Expect{}, &t));
   EXPECT_EQ(t.num_envs, 2u);
   actor.Signal(SIGTERM);
   EXPECT_EQ(actor.Wait(2.0), std::optional<int>(0));
@@ -247,7 +311,7 @@ TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
 namespace hoverslam {
 namespace {
 
-// A CURVE learner's sockets in this test (ZAP authenticator, PULL and PUB) and an
+// A CURVE learner's sockets in this test (ZAP authenticator, granting ROUTER and PUB) and an
 // actor with keys in a temporary directory.
 class ActorCurve : public ::testing::Test {
  protected:
@@ -262,7 +326,7 @@ class ActorCurve : public ::testing::Test {
     Write("actor.pub", actor_.public_key, 0644);
   }
   ~ActorCurve() override {
-    pull_.close();
+    sink_.reset();
     pub_.close();
     zap_.reset();
     std::filesystem::remove_all(dir_);
@@ -277,8 +341,8 @@ class ActorCurve : public ::testing::Test {
     zap_ = std::make_unique<ZapAuthenticator>(
         ctx_, CurveServerFiles{dir_ + "/learner.key", dir_ + "/clients"},
         ZapAuthenticator::Hooks{});
-    pull_ = MakeTrajectoryPull(ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{},
-                               zap_->Server("trajectories"));
+    sink_ = std::make_unique<testing::GrantingSink>(ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                                    ZmqConfig{}, zap_->Server("trajectories"));
     pub_ = MakeWeightsPub(ctx_, Endpoint("127.0.0.1", weights_port_), ZmqConfig{},
                           zap_->Server("weights"));
     Write("learner.pub", server_public_key_for_actor, 0644);
@@ -323,7 +387,8 @@ class ActorCurve : public ::testing::Test {
   std::unique_ptr<ZapAuthenticator> zap_;
   int trajectory_port_ = testing::FreePort(), weights_port_ = testing::FreePort(),
       metrics_port_ = testing::FreePort();
-  zmq::socket_t pull_, pub_;
+  std::unique_ptr<testing::GrantingSink> sink_;
+  zmq::socket_t pub_;
   std::string log_ = ::testing::TempDir() + "actor_curve.log";
 };
 
@@ -333,13 +398,15 @@ TEST_F(ActorCurve, AuthorizedActorStreamsOverCurve) {
   std::unique_ptr<testing::Child> actor = StartActor(CurveFlags());
   std::vector<char> bytes;
   wire::Encode(MakeWeights(1, 5), &bytes);
-  zmq::message_t message;
+  std::optional<testing::GrantingSink::Message> message;
   ASSERT_TRUE(testing::PollUntil(20, [&] {
     pub_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
-    return static_cast<bool>(pull_.recv(message, zmq::recv_flags::dontwait));
+    message = sink_->Receive(0.01);
+    return message.has_value();
   })) << LogText();
   wire::Trajectory t;
-  EXPECT_TRUE(wire::Decode(message.data(), message.size(), wire::Limits{}, wire::Expect{}, &t));
+  EXPECT_TRUE(wire::Decode(message->payload.data(), message->payload.size(), wire::Limits{},
+                           wire::Expect{}, &t));
   EXPECT_TRUE(testing::PollUntil(5, [&] {
     return Metrics().find("hoverslam_actor_connected{channel=\"weights\"} 1") != std::string::npos;
   }));

@@ -59,15 +59,15 @@ class CurveServerFixture : public ::testing::Test {
     zap_ = std::make_unique<ZapAuthenticator>(ctx_, files, hooks, reload_s);
     trajectory_port_ = FreePort();
     weights_port_ = FreePort();
-    pull_ = MakeTrajectoryPull(ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{},
-                               zap_->Server("trajectories"));
+    router_ = MakeTrajectoryRouter(ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{},
+                                   zap_->Server("trajectories"));
     pub_ = MakeWeightsPub(ctx_, Endpoint("127.0.0.1", weights_port_), ZmqConfig{},
                           zap_->Server("weights"));
   }
 
   ~CurveServerFixture() override {
     // Sockets before the authenticator: it reads their monitors.
-    pull_.close();
+    router_.close();
     pub_.close();
     zap_.reset();
   }
@@ -78,14 +78,17 @@ class CurveServerFixture : public ::testing::Test {
 
   int Failures(AuthFailure f) const { return failures_[static_cast<int>(f)].load(); }
 
-  // Whether a PUSH with these settings gets a message through within `timeout_s`.
-  bool PushArrives(zmq::socket_t& push, double timeout_s) {
+  // Whether a DEALER with these settings gets a message through within `timeout_s`.
+  bool DealerArrives(zmq::socket_t& dealer, double timeout_s) {
     const std::string text = "hello";
-    push.send(zmq::buffer(text), zmq::send_flags::dontwait);
+    dealer.send(zmq::buffer(text), zmq::send_flags::dontwait);
     return PollUntil(timeout_s, [&] {
-      zmq::message_t m;
-      if (pull_.recv(m, zmq::recv_flags::dontwait)) return m.to_string() == text;
-      push.send(zmq::buffer(text), zmq::send_flags::dontwait);  // immediate: only once connected
+      zmq::message_t id, m;
+      if (router_.recv(id, zmq::recv_flags::dontwait)) {
+        (void)router_.recv(m, zmq::recv_flags::none);  // [routing id, payload] arrive together
+        return m.to_string() == text;
+      }
+      dealer.send(zmq::buffer(text), zmq::send_flags::dontwait);  // immediate: once connected
       return false;
     });
   }
@@ -106,16 +109,16 @@ class CurveServerFixture : public ::testing::Test {
   std::unique_ptr<ZapAuthenticator> zap_;
   std::array<std::atomic<int>, static_cast<int>(AuthFailure::kCount)> failures_{};
   int trajectory_port_ = 0, weights_port_ = 0;
-  zmq::socket_t pull_, pub_;
+  zmq::socket_t router_, pub_;
 };
 
 TEST_F(CurveServerFixture, AuthorizedClientUsesBothChannels) {
   Start();
-  zmq::socket_t push = MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
-                                          ZmqConfig{}, ClientWith(client_keys_));
+  zmq::socket_t dealer = MakeTrajectoryDealer(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                              ZmqConfig{}, ClientWith(client_keys_));
   zmq::socket_t sub = MakeWeightsSub(client_ctx_, Endpoint("127.0.0.1", weights_port_), ZmqConfig{},
                                      ClientWith(client_keys_));
-  EXPECT_TRUE(PushArrives(push, 10));
+  EXPECT_TRUE(DealerArrives(dealer, 10));
   EXPECT_TRUE(SubReceives(sub, 10));
   EXPECT_EQ(zap_->authorized_keys(), 1u);
   for (int f = 0; f < static_cast<int>(AuthFailure::kCount); ++f) EXPECT_EQ(failures_[f], 0);
@@ -123,8 +126,8 @@ TEST_F(CurveServerFixture, AuthorizedClientUsesBothChannels) {
 
 TEST_F(CurveServerFixture, PlaintextClientIsRefusedAndCounted) {
   Start();
-  zmq::socket_t push =
-      MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{});
+  zmq::socket_t dealer =
+      MakeTrajectoryDealer(client_ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{});
   zmq::socket_t sub =
       MakeWeightsSub(client_ctx_, Endpoint("127.0.0.1", weights_port_), ZmqConfig{});
   // A plaintext client is refused at the greeting; when it notices the mismatch
@@ -133,19 +136,19 @@ TEST_F(CurveServerFixture, PlaintextClientIsRefusedAndCounted) {
     return Failures(AuthFailure::kNotCurve) + Failures(AuthFailure::kHandshakeAborted) >= 2;
   }));
   EXPECT_EQ(Failures(AuthFailure::kKeyNotAuthorized), 0);
-  EXPECT_FALSE(PushArrives(push, 0.5));
+  EXPECT_FALSE(DealerArrives(dealer, 0.5));
   EXPECT_FALSE(SubReceives(sub, 0.5));
 }
 
 TEST_F(CurveServerFixture, UnknownClientKeyIsRefusedAndCounted) {
   Start();
   const CurveKeyPair stranger = NewCurveKeyPair();
-  zmq::socket_t push = MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
-                                          ZmqConfig{}, ClientWith(stranger));
-  EventLog events(client_ctx_, push);
+  zmq::socket_t dealer = MakeTrajectoryDealer(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                              ZmqConfig{}, ClientWith(stranger));
+  EventLog events(client_ctx_, dealer);
   EXPECT_TRUE(PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH); }));
   EXPECT_TRUE(PollUntil(10, [&] { return Failures(AuthFailure::kKeyNotAuthorized) >= 1; }));
-  EXPECT_FALSE(PushArrives(push, 0.5));
+  EXPECT_FALSE(DealerArrives(dealer, 0.5));
   EXPECT_FALSE(events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
 }
 
@@ -153,16 +156,16 @@ TEST_F(CurveServerFixture, WrongServerKeyCannotConnect) {
   Start();
   CurveClient wrong = ClientWith(client_keys_);
   wrong.server_public_key = NewCurveKeyPair().public_key;
-  zmq::socket_t push =
-      MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_), ZmqConfig{}, wrong);
-  EventLog events(client_ctx_, push);
+  zmq::socket_t dealer = MakeTrajectoryDealer(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                              ZmqConfig{}, wrong);
+  EventLog events(client_ctx_, dealer);
   EXPECT_TRUE(PollUntil(10, [&] {
     return events.Saw(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ||
            events.Saw(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ||
            events.Saw(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
   }));
   EXPECT_TRUE(PollUntil(10, [&] { return Failures(AuthFailure::kBadHandshake) >= 1; }));
-  EXPECT_FALSE(PushArrives(push, 0.5));
+  EXPECT_FALSE(DealerArrives(dealer, 0.5));
   EXPECT_FALSE(events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
 }
 
@@ -172,16 +175,16 @@ TEST(CurveTransport, ServerWithoutZapHandlerAdmitsNobody) {
   const CurveKeyPair server = NewCurveKeyPair(), client = NewCurveKeyPair();
   zmq::context_t ctx(1), client_ctx(1);
   const int port = FreePort();
-  zmq::socket_t pull = MakeTrajectoryPull(ctx, Endpoint("127.0.0.1", port), ZmqConfig{},
-                                          CurveServer{server.secret_key, kZapDomain, ""});
-  zmq::socket_t push =
-      MakeTrajectoryPush(client_ctx, Endpoint("127.0.0.1", port), ZmqConfig{},
-                         CurveClient{server.public_key, client.secret_key, client.public_key});
-  push.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
+  zmq::socket_t router = MakeTrajectoryRouter(ctx, Endpoint("127.0.0.1", port), ZmqConfig{},
+                                              CurveServer{server.secret_key, kZapDomain, ""});
+  zmq::socket_t dealer =
+      MakeTrajectoryDealer(client_ctx, Endpoint("127.0.0.1", port), ZmqConfig{},
+                           CurveClient{server.public_key, client.secret_key, client.public_key});
+  dealer.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
   EXPECT_FALSE(PollUntil(1.5, [&] {
     zmq::message_t m;
-    push.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
-    return static_cast<bool>(pull.recv(m, zmq::recv_flags::dontwait));
+    dealer.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
+    return static_cast<bool>(router.recv(m, zmq::recv_flags::dontwait));
   }));
 }
 
@@ -207,7 +210,7 @@ TEST_F(CurveServerFixture, RefusedClientConnectsOnceItsKeyIsAddedAndRemovalStops
   ClientConnection client(
       client_ctx_, "trajectories", endpoint,
       [&](const std::string& e) {
-        return MakeTrajectoryPush(client_ctx_, e, fast, ClientWith(late));
+        return MakeTrajectoryDealer(client_ctx_, e, fast, ClientWith(late));
       },
       fast, hooks);
   ASSERT_TRUE(PollUntil(10, [&] {
@@ -223,7 +226,7 @@ TEST_F(CurveServerFixture, RefusedClientConnectsOnceItsKeyIsAddedAndRemovalStops
   InstallKey(dir_ / "late.pub", clients_dir() + "/late.pub");
   ASSERT_TRUE(PollUntil(10, [&] {
     client.Poll();
-    return PushArrives(client.socket(), 0.01);
+    return DealerArrives(client.socket(), 0.01);
   })) << "never admitted after its key was added";
   EXPECT_TRUE(PollUntil(5, [&] {
     client.Poll();
@@ -235,7 +238,7 @@ TEST_F(CurveServerFixture, RefusedClientConnectsOnceItsKeyIsAddedAndRemovalStops
   fs::remove(clients_dir() + "/late.pub");
   ASSERT_TRUE(PollUntil(10, [&] { return zap_->authorized_keys() == 1u; }));
   const int refused_before = Failures(AuthFailure::kKeyNotAuthorized);
-  zmq::socket_t again = MakeTrajectoryPush(client_ctx_, endpoint, ZmqConfig{}, ClientWith(late));
+  zmq::socket_t again = MakeTrajectoryDealer(client_ctx_, endpoint, ZmqConfig{}, ClientWith(late));
   EXPECT_TRUE(
       PollUntil(10, [&] { return Failures(AuthFailure::kKeyNotAuthorized) > refused_before; }));
 }
@@ -255,8 +258,8 @@ TEST_F(CurveServerFixture, KeySwappedInLikeAKubernetesSecretIsPickedUp) {
   Start(/*reload_s=*/0.2);
   const std::string endpoint = Endpoint("127.0.0.1", trajectory_port_);
   zmq::socket_t old_key =
-      MakeTrajectoryPush(client_ctx_, endpoint, ZmqConfig{}, ClientWith(client_keys_));
-  EXPECT_TRUE(PushArrives(old_key, 10));
+      MakeTrajectoryDealer(client_ctx_, endpoint, ZmqConfig{}, ClientWith(client_keys_));
+  EXPECT_TRUE(DealerArrives(old_key, 10));
 
   // The atomic swap: a new symlink renamed over ..data.
   fs::create_directory_symlink("..v2", dir_ / "secret/..data_tmp");
@@ -268,17 +271,17 @@ TEST_F(CurveServerFixture, KeySwappedInLikeAKubernetesSecretIsPickedUp) {
   ClientConnection new_key(
       client_ctx_, "trajectories", endpoint,
       [&](const std::string& e) {
-        return MakeTrajectoryPush(client_ctx_, e, fast, ClientWith(rotated));
+        return MakeTrajectoryDealer(client_ctx_, e, fast, ClientWith(rotated));
       },
       fast);
   EXPECT_TRUE(PollUntil(10, [&] {
     new_key.Poll();
-    return PushArrives(new_key.socket(), 0.01);
+    return DealerArrives(new_key.socket(), 0.01);
   })) << "rotated key never admitted";
   EXPECT_TRUE(PollUntil(10, [&] { return zap_->authorized_keys() == 1u; }));
   const int refused_before = Failures(AuthFailure::kKeyNotAuthorized);
   zmq::socket_t stale =
-      MakeTrajectoryPush(client_ctx_, endpoint, ZmqConfig{}, ClientWith(client_keys_));
+      MakeTrajectoryDealer(client_ctx_, endpoint, ZmqConfig{}, ClientWith(client_keys_));
   EXPECT_TRUE(
       PollUntil(10, [&] { return Failures(AuthFailure::kKeyNotAuthorized) > refused_before; }));
 }
@@ -292,9 +295,9 @@ TEST_F(CurveServerFixture, UnstatableKeyEntryIsIgnoredAndReloadsGoOn) {
   WriteFile(clients_dir() + "/late.pub", late.public_key + "\n", 0644);
   EXPECT_TRUE(PollUntil(5, [&] { return zap_->authorized_keys() == 2u; }))
       << "the key added beside the bad entry was never read";
-  zmq::socket_t push = MakeTrajectoryPush(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
-                                          ZmqConfig{}, ClientWith(late));
-  EXPECT_TRUE(PushArrives(push, 10));
+  zmq::socket_t dealer = MakeTrajectoryDealer(client_ctx_, Endpoint("127.0.0.1", trajectory_port_),
+                                              ZmqConfig{}, ClientWith(late));
+  EXPECT_TRUE(DealerArrives(dealer, 10));
 }
 
 TEST(CurveTransport, AuthenticatorRefusesToStartWithoutItsKeysNamingWhatIsWrong) {

@@ -1,5 +1,5 @@
-// ZMTP heartbeats over real sockets: a silent peer is dropped, and the client re-dials
-// when it speaks again.
+// ZMTP heartbeats over real sockets, on both channels: a silent peer is dropped, and the
+// client re-dials when it speaks again.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -166,6 +166,51 @@ TEST(Liveness, HeartbeatsDropASilentPeerAndTheClientRedialsWhenItSpeaksAgain) {
   EXPECT_TRUE(PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED); }))
       << "never re-dialled";
   EXPECT_TRUE(receives(10));
+}
+
+// The trajectory channel: a DEALER behind a silent path drops the learner like a SUB does,
+// and its re-dial is a new connection, which the ROUTER knows under a new routing id. A
+// grant held on the old connection is therefore void: why the actor counts its connections.
+TEST(Liveness, DealerDropsASilentRouterAndComesBackAsANewPeer) {
+  ZmqConfig config;
+  config.heartbeat_ivl_ms = 100;
+  config.heartbeat_timeout_ms = 500;
+  config.heartbeat_ttl_ms = 1000;
+  config.reconnect_ivl_ms = 50;
+  config.reconnect_ivl_max_ms = 200;
+  zmq::context_t ctx(1);
+  const int port = FreePort();
+  zmq::socket_t router = MakeTrajectoryRouter(ctx, Endpoint("127.0.0.1", port), config);
+  Forwarder forwarder(port);
+  zmq::socket_t dealer = MakeTrajectoryDealer(ctx, Endpoint("127.0.0.1", forwarder.port()), config);
+  EventLog events(ctx, dealer);
+  // The routing id of the first message from a peer other than `other` within `timeout_s`.
+  auto peer_other_than = [&](const std::string& other, double timeout_s) {
+    std::string peer;
+    PollUntil(timeout_s, [&] {
+      dealer.send(zmq::str_buffer("ready"), zmq::send_flags::dontwait);  // immediate: if up
+      zmq::message_t id, payload;
+      while (router.recv(id, zmq::recv_flags::dontwait)) {
+        (void)router.recv(payload, zmq::recv_flags::none);  // [routing id, payload]
+        if (id.to_string() != other) peer = id.to_string();
+      }
+      return !peer.empty();
+    });
+    return peer;
+  };
+  const std::string first = peer_other_than("", 10);
+  ASSERT_FALSE(first.empty()) << "nothing arrived through the forwarder";
+  ASSERT_TRUE(events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
+  events.seen.clear();
+
+  forwarder.Pause();
+  ASSERT_TRUE(PollUntil(5, [&] { return events.Saw(ZMQ_EVENT_DISCONNECTED); }))
+      << "a silent learner was never dropped";
+  events.seen.clear();
+  forwarder.Resume();
+  EXPECT_TRUE(PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED); }))
+      << "never re-dialled";
+  EXPECT_FALSE(peer_other_than(first, 10).empty()) << "the re-dialled DEALER kept its routing id";
 }
 
 TEST(Liveness, ConfigRefusesAHeartbeatLibzmqCannotHonour) {

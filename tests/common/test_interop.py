@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Wire protocol v1 interop: Python (msgpack + numpy, written from the DESIGN.md
-tables) against the C++ encoder and decoder, through the hoverslam-wire tool.
+"""Wire protocol v2 interop: Python (msgpack + numpy, written from the protocol tables in
+common/protocol.h) against the C++ encoder and decoder, through the hoverslam-wire tool.
 
 usage: test_interop.py PATH/TO/hoverslam-wire
 
+Every message kind: trajectory, weights, and the credit flow's ready and grant.
 (a) messages built by hand (shuffled keys, unknown keys, every int width, wide
-    str/bin headers) must decode in C++ with every field equal;
+    str/bin headers) must decode in C++ with every field equal; weights of proto 1
+    (policy files written before v2) still decode;
 (b) messages encoded in C++ must carry exactly the keys, msgpack types, shapes,
     dtypes and values of the tables;
 (c) hand-made bad messages must be rejected with the expected reason.
@@ -158,7 +160,7 @@ def trajectory_fields(s, widths):
         return {"outcome": e["outcome"], "junk": [i, None], "length": uint(e["length"], widths[i % len(widths)]),
                 "return": f32(float(e["return"]))}
     return {
-        "proto": uint(1, widths[0]),
+        "proto": uint(2, widths[0]),
         "type": "trajectory",
         "run": str8(s["run"]),
         "env": s["env"],
@@ -201,13 +203,13 @@ def sample_weights(rng, d=6, hidden=(5, 4), a=2):
     }
 
 
-def weights_fields(s, widths):
+def weights_fields(s, widths, proto=2):
     def layer(l, i):
         return {"w": bin32(f4(l["w"])), "out": uint(l["out"], widths[i % len(widths)]),
                 "b": f4(l["b"]), "in": uint(l["in"], widths[(i + 1) % len(widths)]),
                 "x_init": "orthogonal"}
     return {
-        "proto": uint(1, widths[-1]),
+        "proto": uint(proto, widths[-1]),
         "type": str8("weights"),
         "run": s["run"],
         "env": str8(s["env"]),
@@ -224,7 +226,50 @@ def weights_fields(s, widths):
     }
 
 
+def sample_ready(rng):
+    """A ready: the actor's name, the weights it holds and the size of its rollouts."""
+    return {"run": "run-7", "env": "rocket", "actor": f"actor-{rng.randrange(100)}",
+            "policy_version": rng.randrange(1 << 40), "transitions": rng.randrange(1, 1 << 20)}
+
+
+def ready_fields(s, widths):
+    return {
+        "proto": uint(2, widths[0]),
+        "type": str8("ready"),
+        "run": s["run"],
+        "env": str8(s["env"]),
+        "actor": s["actor"],
+        "policy_version": uint(s["policy_version"], widths[1 % len(widths)]),
+        "transitions": uint(s["transitions"], widths[2 % len(widths)]),
+        "x_hint": {"more": [1, 2]},
+    }
+
+
+def sample_grant(rng):
+    """A grant: collect with this run's weights at policy_version or newer."""
+    return {"run": "run-7", "env": "rocket", "policy_version": rng.randrange(1 << 63)}
+
+
+def grant_fields(s, widths):
+    return {
+        "proto": uint(2, widths[-1]),
+        "type": "grant",
+        "run": str8(s["run"]),
+        "env": s["env"],
+        "policy_version": uint(s["policy_version"], widths[0]),
+        "x_note": None,
+    }
+
+
 # ---------------------------------------------------------------- comparisons
+def compare_plain(got, s, kind, what):
+    """A message of scalars only (ready, grant): type and every field equal."""
+    check(got.get("type") == kind, f"{what}: decoded as {got.get('type')}")
+    for key in s:
+        if key not in ("proto", "type"):
+            check(got.get(key) == s[key], f"{what}: {key} {got.get(key)!r} != {s[key]!r}")
+
+
 def same_f32(json_list, array, what):
     got = np.asarray(json_list, dtype=np.float64).astype("<f4")
     want = np.asarray(array, dtype="<f4").reshape(-1)
@@ -271,10 +316,25 @@ def test_python_to_cxx(rng):
         status, got = cxx_decode("trajectory", pack_shuffled(trajectory_fields(s, widths), rng))
         if check(status == "ok", f"trajectory ints {widths}: {got}"):
             compare_trajectory(got, s, f"trajectory ints {widths}")
-        w = sample_weights(rng)
-        status, got = cxx_decode("weights", pack_shuffled(weights_fields(w, widths), rng))
-        if check(status == "ok", f"weights ints {widths}: {got}"):
-            compare_weights(got, w, f"weights ints {widths}")
+        for proto in (1, 2):  # v1 policy files still load
+            w = sample_weights(rng)
+            status, got = cxx_decode("weights", pack_shuffled(weights_fields(w, widths, proto), rng))
+            if check(status == "ok", f"weights proto {proto} ints {widths}: {got}"):
+                compare_weights(got, w, f"weights proto {proto} ints {widths}")
+        r = sample_ready(rng)
+        status, got = cxx_decode("ready", pack_shuffled(ready_fields(r, widths), rng))
+        if check(status == "ok", f"ready ints {widths}: {got}"):
+            compare_plain(got, r, "ready", f"ready ints {widths}")
+        g = sample_grant(rng)
+        status, got = cxx_decode("grant", pack_shuffled(grant_fields(g, widths), rng))
+        if check(status == "ok", f"grant ints {widths}: {got}"):
+            compare_plain(got, g, "grant", f"grant ints {widths}")
+
+    # The learner's channel decoder takes a trajectory as well as a ready.
+    s = sample_trajectory(rng)
+    status, got = cxx_decode("ready", pack_shuffled(trajectory_fields(s, ["u8"]), rng))
+    if check(status == "ok" and got.get("type") == "trajectory", f"trajectory on the actor channel: {got}"):
+        compare_trajectory(got, s, "trajectory on the actor channel")
 
     # No truncation (empty final_idx/final_obs bins), no episodes, one env, bigger shapes.
     s = sample_trajectory(rng, t=64, n=1, d=6, a=2)
@@ -288,7 +348,7 @@ def test_python_to_cxx(rng):
 
     # Plain msgpack.packb of a dict (smallest widths everywhere), as a Python actor would write it.
     s = sample_trajectory(rng)
-    plain = {"proto": 1, "type": "trajectory", "run": s["run"], "env": s["env"], "actor": s["actor"],
+    plain = {"proto": 2, "type": "trajectory", "run": s["run"], "env": s["env"], "actor": s["actor"],
              "policy_version": s["policy_version"], "num_steps": s["num_steps"], "num_envs": s["num_envs"],
              "obs_dim": s["obs_dim"], "act_dim": s["act_dim"], "obs": f4(s["obs"]),
              "actions": f4(s["actions"]), "logp": f4(s["logp"]), "rewards": f4(s["rewards"]),
@@ -299,6 +359,13 @@ def test_python_to_cxx(rng):
     status, got = cxx_decode("trajectory", msgpack.packb(plain, use_bin_type=True, use_single_float=True))
     if check(status == "ok", f"plain packb trajectory: {got}"):
         compare_trajectory(got, s, "plain packb trajectory")
+    for kind, fields in (("ready", {"proto": 2, "type": "ready", "run": "r", "env": "rocket", "actor": "a",
+                                    "policy_version": 7, "transitions": 1024}),
+                         ("grant", {"proto": 2, "type": "grant", "run": "r", "env": "rocket",
+                                    "policy_version": 8})):
+        status, got = cxx_decode(kind, msgpack.packb(fields))
+        if check(status == "ok", f"plain packb {kind}: {got}"):
+            compare_plain(got, fields, kind, f"plain packb {kind}")
 
 
 # ---------------------------------------------------------------- (b) C++ -> Python
@@ -390,6 +457,11 @@ WEIGHTS_SCHEMA = {
     "log_std": "bin", "obs_mean": "bin", "obs_var": "bin", "obs_clip": "f32",
 }
 LAYER_SCHEMA = {"in": "uint", "out": "uint", "w": "bin", "b": "bin"}
+READY_SCHEMA = {
+    "proto": "uint", "type": "str", "run": "str", "env": "str", "actor": "str", "policy_version": "uint",
+    "transitions": "uint",
+}
+GRANT_SCHEMA = {"proto": "uint", "type": "str", "run": "str", "env": "str", "policy_version": "uint"}
 
 
 def check_schema(fields, schema, what):
@@ -431,7 +503,7 @@ def test_cxx_to_python():
         plain = msgpack.unpackb(data, raw=False)
         f = typed_map(tree, what)
         check_schema(f, TRAJECTORY_SCHEMA, what)
-        check(plain["proto"] == 1 and plain["type"] == "trajectory" and plain["env"] == "rocket",
+        check(plain["proto"] == 2 and plain["type"] == "trajectory" and plain["env"] == "rocket",
               f"{what}: common keys {plain['proto']} {plain['type']} {plain['env']}")
         fmt = data[data.index(b"policy_version") + len(b"policy_version")]
         widths_seen.add("fixint" if fmt < 0x80 else hex(fmt))
@@ -470,7 +542,7 @@ def test_cxx_to_python():
         plain = msgpack.unpackb(data, raw=False)
         f = typed_map(tree, what)
         check_schema(f, WEIGHTS_SCHEMA, what)
-        check(plain["proto"] == 1 and plain["type"] == "weights" and plain["env"] == "rocket",
+        check(plain["proto"] == 2 and plain["type"] == "weights" and plain["env"] == "rocket",
               f"{what}: common keys")
         for key in ("run", "env", "policy_version", "obs_dim", "act_dim", "activation"):
             check(plain[key] == js[key], f"{what}: {key} {plain[key]!r} != JSON {js[key]!r}")
@@ -499,6 +571,33 @@ def test_cxx_to_python():
         check(status == "ok" and back == js, f"{what}: C++ round trip differs")
     # Seeds spread policy_version over several msgpack uint widths.
     check(len(widths_seen) >= 3, f"policy_version used only formats {sorted(widths_seen)}")
+    test_credit_cxx_to_python()
+
+
+def test_credit_cxx_to_python():
+    """The credit flow's messages as C++ writes them: exactly the table's keys and types."""
+    widths_seen = set()
+    for seed in range(1, 13):
+        for kind, schema in (("ready", READY_SCHEMA), ("grant", GRANT_SCHEMA)):
+            what = f"C++ {kind} seed {seed}"
+            data, js = encode_with_tool(kind, seed)
+            tree, end = parse_typed(data)
+            check(end == len(data), f"{what}: trailing bytes")
+            f = typed_map(tree, what)
+            check_schema(f, schema, what)
+            plain = msgpack.unpackb(data, raw=False)
+            check(plain["proto"] == 2 and plain["type"] == kind and plain["env"] == "rocket",
+                  f"{what}: common keys {plain['proto']} {plain['type']} {plain['env']}")
+            for key in schema:
+                if key != "proto":
+                    check(plain[key] == js[key], f"{what}: {key} {plain[key]!r} != JSON {js[key]!r}")
+            if kind == "ready":
+                check(1 <= plain["transitions"] <= 1 << 20, f"{what}: transitions {plain['transitions']}")
+                fmt = data[data.index(b"transitions") + len(b"transitions")]
+                widths_seen.add("fixint" if fmt < 0x80 else hex(fmt))
+            status, back = cxx_decode(kind, data)
+            check(status == "ok" and back == js, f"{what}: C++ round trip differs: {back}")
+    check(len(widths_seen) >= 3, f"ready transitions used only formats {sorted(widths_seen)}")
 
 
 # ---------------------------------------------------------------- (c) rejections
@@ -549,8 +648,10 @@ def bad_trajectories(rng):
         f["episodes"][1]["return"] = f32(math.nan)
 
     cases = [
-        ("proto 2", build(set_("proto", 2)), "wrong_proto"),
-        ("proto as a string", build(set_("proto", "1")), "bad_type"),
+        ("proto 1 (an actor without credit flow)", build(set_("proto", 1)), "wrong_proto"),
+        ("proto 3", build(set_("proto", 3)), "wrong_proto"),
+        ("proto as a string", build(set_("proto", "2")), "bad_type"),
+        ("type ready", build(set_("type", "ready")), "wrong_type"),
         ("type weights", build(set_("type", "weights")), "wrong_type"),
         ("env mars", build(set_("env", "mars")), "wrong_env"),
         ("no actions", build(del_("actions")), "missing_key"),
@@ -575,7 +676,7 @@ def bad_trajectories(rng):
         ("truncated message", good[:-10], "malformed"),
         ("not a map", msgpack.packb([1, 2, 3]), "malformed"),
         ("empty input", b"", "malformed"),
-        ("duplicate key", pack_map([("proto", 1), ("proto", 1)]), "malformed"),
+        ("duplicate key", pack_map([("proto", 2), ("proto", 2)]), "malformed"),
     ]
     return cases
 
@@ -606,7 +707,8 @@ def bad_weights(rng):
         return m
 
     return [
-        ("weights proto 2", build(set_("proto", 2)), "wrong_proto"),
+        ("weights proto 3", build(set_("proto", 3)), "wrong_proto"),
+        ("weights proto 0", build(set_("proto", 0)), "wrong_proto"),
         ("weights typed trajectory", build(set_("type", "trajectory")), "wrong_type"),
         ("activation sigmoid", build(set_("activation", "sigmoid")), "invalid_value"),
         ("layer in != previous out", build(layer_shape), "shape_mismatch"),
@@ -621,7 +723,54 @@ def bad_weights(rng):
     ]
 
 
+def bad_credit_messages(rng):
+    """(kind, name, bytes, reason): "ready" is the learner's channel decoder, "grant" the actor's."""
+    def build(sample, fields, mutate):
+        f = fields(sample(rng), ["fix"])
+        mutate(f)
+        return pack_shuffled(f, rng)
+
+    def set_(key, value):
+        return lambda f: f.__setitem__(key, value)
+
+    def del_(key):
+        return lambda f: f.pop(key)
+
+    def ready(mutate):
+        return build(sample_ready, ready_fields, mutate)
+
+    def grant(mutate):
+        return build(sample_grant, grant_fields, mutate)
+
+    old_trajectory = trajectory_fields(sample_trajectory(rng), ["fix"])
+    old_trajectory["proto"] = 1
+    return [
+        ("ready", "ready transitions 0", ready(set_("transitions", 0)), "invalid_value"),
+        ("ready", "ready transitions 2^20 + 1", ready(set_("transitions", uint((1 << 20) + 1, "u32"))),
+         "too_large"),
+        ("ready", "ready transitions negative", ready(set_("transitions", -1)), "bad_type"),
+        ("ready", "ready transitions as a string", ready(set_("transitions", "64")), "bad_type"),
+        ("ready", "ready missing actor", ready(del_("actor")), "missing_key"),
+        ("ready", "ready missing policy_version", ready(del_("policy_version")), "missing_key"),
+        ("ready", "ready proto 1", ready(set_("proto", 1)), "wrong_proto"),
+        ("ready", "ready env mars", ready(set_("env", "mars")), "wrong_env"),
+        ("ready", "weights on the actor channel", pack_shuffled(weights_fields(sample_weights(rng), ["fix"]), rng),
+         "wrong_type"),
+        ("ready", "grant on the actor channel", grant(lambda f: None), "wrong_type"),
+        ("ready", "proto 1 trajectory on the actor channel", pack_shuffled(old_trajectory, rng), "wrong_proto"),
+        ("grant", "grant missing policy_version", grant(del_("policy_version")), "missing_key"),
+        ("grant", "grant policy_version negative", grant(set_("policy_version", -5)), "bad_type"),
+        ("grant", "grant proto 1", grant(set_("proto", 1)), "wrong_proto"),
+        ("grant", "ready to an actor", ready(lambda f: None), "wrong_type"),
+        ("grant", "grant not a map", msgpack.packb(["grant", 3]), "malformed"),
+    ]
+
+
 def test_rejections(rng):
+    for kind, name, data, reason in bad_credit_messages(rng):
+        status, got = cxx_decode(kind, data)
+        if check(status == "reject", f"{kind} '{name}' was accepted"):
+            check(got[0] == reason, f"{kind} '{name}': rejected as {got[0]} ({got[1]}), expected {reason}")
     for kind, cases in (("trajectory", bad_trajectories(rng)), ("weights", bad_weights(rng))):
         for name, data, reason in cases:
             status, got = cxx_decode(kind, data)

@@ -1,12 +1,15 @@
-// Wire protocol v1: round trips, one crafted message per rejection reason, and
-// tolerance of other encoders (key order, unknown keys, integer widths).
+// Wire protocol v2: round trips, one crafted message per rejection reason, tolerance of
+// other encoders (key order, unknown keys, integer widths), the credit flow's ready and
+// grant, and the versions each message accepts.
 #include <gtest/gtest.h>
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -236,6 +239,7 @@ TEST(Protocol, RejectNamesAreStableAndDistinct) {
   EXPECT_EQ(RejectName(Reject::kStale), "stale");
   EXPECT_EQ(RejectName(Reject::kWrongDims), "wrong_dims");
   EXPECT_EQ(RejectName(Reject::kOutOfRange), "out_of_range");
+  EXPECT_EQ(RejectName(Reject::kNoCredit), "no_credit");
 }
 
 TEST(ProtocolReject, Malformed) {
@@ -271,7 +275,40 @@ TEST(ProtocolReject, BadType) {
 }
 
 TEST(ProtocolReject, WrongProto) {
-  EXPECT_EQ(Reason(Edit(Valid(), Set("proto", 2))), Reject::kWrongProto);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("proto", 2))), Reject::kNone);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("proto", 3))), Reject::kWrongProto);
+  EXPECT_EQ(Reason(Edit(Valid(), Set("proto", 0))), Reject::kWrongProto);
+  // A v1 actor sends trajectories nobody asked for: told to upgrade, whichever decoder reads it.
+  Trajectory t;
+  const DecodeResult r = DecodeT(Edit(Valid(), Set("proto", 1)), &t);
+  EXPECT_EQ(r.reason, Reject::kWrongProto);
+  EXPECT_NE(r.message.find("proto 1, expected 2"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("upgrade"), std::string::npos) << r.message;
+  const std::vector<char> v1 = Edit(Valid(), Set("proto", 1));
+  ActorMessage m;
+  EXPECT_EQ(Decode(v1.data(), v1.size(), Limits{}, Expect{}, &m).reason, Reject::kWrongProto);
+}
+
+// Weights did not change in v2: a policy file written under v1 still loads, field for field.
+TEST(ProtocolReject, WeightsAcceptProtoOneAndTwoOnly) {
+  Rng rng(5);
+  const Weights w = RandomWeights(rng, 6, 2, {16});
+  std::vector<char> bytes;
+  Encode(w, &bytes);
+  auto reason = [](const std::vector<char>& b, Weights* out) {
+    return Decode(b.data(), b.size(), Limits{}, Expect{}, out).reason;
+  };
+  Weights out;
+  ASSERT_EQ(reason(Edit(bytes, Set("proto", 1)), &out), Reject::kNone);
+  EXPECT_EQ(out.policy_version, w.policy_version);
+  EXPECT_EQ(out.run, w.run);
+  ASSERT_EQ(out.layers.size(), w.layers.size());
+  for (size_t i = 0; i < w.layers.size(); ++i)
+    EXPECT_TRUE(SameBits(out.layers[i].w, w.layers[i].w));
+  EXPECT_TRUE(SameBits(out.obs_var, w.obs_var));
+  EXPECT_EQ(reason(bytes, &out), Reject::kNone);
+  EXPECT_EQ(reason(Edit(bytes, Set("proto", 3)), &out), Reject::kWrongProto);
+  EXPECT_EQ(reason(Edit(bytes, Set("proto", 0)), &out), Reject::kWrongProto);
 }
 
 TEST(ProtocolReject, WrongType) {
@@ -279,6 +316,181 @@ TEST(ProtocolReject, WrongType) {
   Weights w;
   EXPECT_EQ(Decode(bytes.data(), bytes.size(), Limits{}, Expect{}, &w).reason, Reject::kWrongType);
   EXPECT_EQ(Reason(Edit(bytes, Set("type", std::string("weights")))), Reject::kWrongType);
+}
+
+// ---- credit flow: ready and grant -------------------------------------------------------
+
+Ready SomeReady() { return {"run-9", "rocket", "actor-3", 41, 2048}; }
+Grant SomeGrant() { return {"run-9", "rocket", 42}; }
+
+std::vector<char> Encoded(const Ready& m) {
+  std::vector<char> bytes;
+  Encode(m, &bytes);
+  return bytes;
+}
+std::vector<char> Encoded(const Grant& m) {
+  std::vector<char> bytes;
+  Encode(m, &bytes);
+  return bytes;
+}
+
+DecodeResult DecodeA(const std::vector<char>& bytes, ActorMessage* out, Expect expect = {},
+                     Limits limits = {}) {
+  return Decode(bytes.data(), bytes.size(), limits, expect, out);
+}
+DecodeResult DecodeG(const std::vector<char>& bytes, Grant* out, Expect expect = {}) {
+  return Decode(bytes.data(), bytes.size(), Limits{}, expect, out);
+}
+
+// Removes `key` from a message's top-level map.
+std::function<void(Entries&, msgpack::zone&)> Drop(const std::string& key) {
+  return [key](Entries& e, msgpack::zone&) {
+    e.erase(std::remove_if(e.begin(), e.end(), [&](auto& kv) { return kv.first == key; }), e.end());
+  };
+}
+
+TEST(ProtocolCredit, ReadyRoundTripsEveryField) {
+  const uint64_t max = ~uint64_t{0};
+  for (const Ready& sent : {SomeReady(), Ready{"", "mars", "a", 0, 1},
+                            Ready{std::string(256, 'r'), "rocket", "x", max, uint64_t{1} << 20}}) {
+    ActorMessage got;
+    got.type = ActorMessage::Type::kTrajectory;  // decoding sets it
+    const DecodeResult r = DecodeA(Encoded(sent), &got, Expect{"", ""});
+    ASSERT_TRUE(r) << RejectName(r.reason) << ": " << r.message;
+    ASSERT_EQ(got.type, ActorMessage::Type::kReady);
+    EXPECT_EQ(got.ready.run, sent.run);
+    EXPECT_EQ(got.ready.env, sent.env);
+    EXPECT_EQ(got.ready.actor, sent.actor);
+    EXPECT_EQ(got.ready.policy_version, sent.policy_version);
+    EXPECT_EQ(got.ready.transitions, sent.transitions);
+  }
+}
+
+TEST(ProtocolCredit, GrantRoundTripsEveryField) {
+  for (const Grant& sent :
+       {SomeGrant(), Grant{"", "mars", 0}, Grant{"r", "rocket", ~uint64_t{0}}}) {
+    Grant got;
+    const DecodeResult r = DecodeG(Encoded(sent), &got, Expect{"", ""});
+    ASSERT_TRUE(r) << RejectName(r.reason) << ": " << r.message;
+    EXPECT_EQ(got.run, sent.run);
+    EXPECT_EQ(got.env, sent.env);
+    EXPECT_EQ(got.policy_version, sent.policy_version);
+  }
+}
+
+// The learner reads ready and trajectory from one socket with one decode; reusing `out`
+// across types must not leak fields of the previous message.
+TEST(ProtocolCredit, ActorMessageTellsReadyFromTrajectory) {
+  Trajectory sent;
+  const std::vector<char> trajectory = Valid(&sent);
+  ActorMessage m;
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(DecodeA(trajectory, &m));
+    ASSERT_EQ(m.type, ActorMessage::Type::kTrajectory);
+    ExpectSameTrajectory(sent, m.trajectory);
+    ASSERT_TRUE(DecodeA(Encoded(SomeReady()), &m));
+    ASSERT_EQ(m.type, ActorMessage::Type::kReady);
+    EXPECT_EQ(m.ready.actor, "actor-3");
+    EXPECT_EQ(m.ready.transitions, 2048u);
+  }
+  // Both kinds meet the same Expect: run, env and (for trajectories) the model's dims.
+  EXPECT_EQ(DecodeA(Encoded(SomeReady()), &m, Expect{"other", "rocket"}).reason, Reject::kWrongRun);
+  EXPECT_EQ(DecodeA(Encoded(SomeReady()), &m, Expect{"run-9", "cartpole"}).reason,
+            Reject::kWrongEnv);
+  EXPECT_EQ(DecodeA(trajectory, &m, Expect{"", "rocket", 4, 2}).reason, Reject::kWrongDims);
+  EXPECT_TRUE(DecodeA(Encoded(SomeReady()), &m, Expect{"run-9", "rocket", 4, 2}));
+}
+
+TEST(ProtocolCredit, EachChannelTakesOnlyItsTypes) {
+  Rng rng(1);
+  std::vector<char> weights;
+  Encode(RandomWeights(rng, 6, 2, {8}), &weights);
+  ActorMessage m;
+  EXPECT_EQ(DecodeA(weights, &m).reason, Reject::kWrongType);  // weights on the actor channel
+  EXPECT_EQ(DecodeA(Encoded(SomeGrant()), &m).reason, Reject::kWrongType);
+  EXPECT_EQ(DecodeA(Edit(Valid(), Set("type", std::string("trajectory|ready"))), &m).reason,
+            Reject::kWrongType);
+  EXPECT_EQ(DecodeA(Edit(Encoded(SomeReady()), Set("type", std::string("Ready"))), &m).reason,
+            Reject::kWrongType);
+  Grant g;
+  EXPECT_EQ(DecodeG(Encoded(SomeReady()), &g).reason, Reject::kWrongType);
+  EXPECT_EQ(DecodeG(Valid(), &g).reason, Reject::kWrongType);
+  EXPECT_EQ(DecodeG(weights, &g).reason, Reject::kWrongType);
+  // The trajectory-only decoder does not take a ready.
+  EXPECT_EQ(Reason(Encoded(SomeReady())), Reject::kWrongType);
+}
+
+TEST(ProtocolCredit, ReadyAndGrantRequireProtoTwo) {
+  ActorMessage m;
+  Grant g;
+  for (int proto : {0, 1, 3}) {
+    EXPECT_EQ(DecodeA(Edit(Encoded(SomeReady()), Set("proto", proto)), &m).reason,
+              Reject::kWrongProto)
+        << proto;
+    EXPECT_EQ(DecodeG(Edit(Encoded(SomeGrant()), Set("proto", proto)), &g).reason,
+              Reject::kWrongProto)
+        << proto;
+  }
+}
+
+TEST(ProtocolCredit, ReadyTransitionsMustBeAPossibleRollout) {
+  ActorMessage m;
+  Ready ready = SomeReady();
+  ready.transitions = 0;
+  DecodeResult r = DecodeA(Encoded(ready), &m);
+  EXPECT_EQ(r.reason, Reject::kInvalidValue);
+  EXPECT_NE(r.message.find("transitions"), std::string::npos) << r.message;
+  const Limits limits;
+  ready.transitions = limits.max_transitions;
+  EXPECT_TRUE(DecodeA(Encoded(ready), &m));
+  ready.transitions = limits.max_transitions + 1;
+  EXPECT_EQ(DecodeA(Encoded(ready), &m).reason, Reject::kTooLarge);
+  ready.transitions = ~uint64_t{0};
+  EXPECT_EQ(DecodeA(Encoded(ready), &m).reason, Reject::kTooLarge);
+  Limits small;
+  small.max_transitions = 1000;
+  ready.transitions = 2048;
+  EXPECT_EQ(DecodeA(Encoded(ready), &m, Expect{}, small).reason, Reject::kTooLarge);
+}
+
+TEST(ProtocolCredit, MissingOrIllTypedKeysAreNamed) {
+  ActorMessage m;
+  for (const char* key :
+       {"proto", "type", "run", "env", "actor", "policy_version", "transitions"}) {
+    const DecodeResult r = DecodeA(Edit(Encoded(SomeReady()), Drop(key)), &m);
+    EXPECT_EQ(r.reason, Reject::kMissingKey) << key;
+    EXPECT_EQ(r.message, key);
+  }
+  Grant g;
+  for (const char* key : {"proto", "type", "run", "env", "policy_version"}) {
+    const DecodeResult r = DecodeG(Edit(Encoded(SomeGrant()), Drop(key)), &g);
+    EXPECT_EQ(r.reason, Reject::kMissingKey) << key;
+    EXPECT_EQ(r.message, key);
+  }
+  EXPECT_EQ(DecodeA(Edit(Encoded(SomeReady()), Set("transitions", std::string("2048"))), &m).reason,
+            Reject::kBadType);
+  EXPECT_EQ(DecodeA(Edit(Encoded(SomeReady()), Set("transitions", -1)), &m).reason,
+            Reject::kBadType);
+  EXPECT_EQ(DecodeA(Edit(Encoded(SomeReady()), Set("actor", 3)), &m).reason, Reject::kBadType);
+  EXPECT_EQ(DecodeG(Edit(Encoded(SomeGrant()), Set("policy_version", 1.5)), &g).reason,
+            Reject::kBadType);
+  // A ready's actor string is bounded like every other.
+  Ready long_name = SomeReady();
+  long_name.actor.assign(257, 'a');
+  EXPECT_EQ(DecodeA(Encoded(long_name), &m).reason, Reject::kTooLarge);
+}
+
+TEST(ProtocolCredit, ReadyAndGrantIgnoreUnknownKeysAndKeyOrder) {
+  auto shuffle = [](Entries& e, msgpack::zone& zone) {
+    std::reverse(e.begin(), e.end());
+    e.emplace_back("x_credit_hint", msgpack::object(std::string("more later"), zone));
+  };
+  ActorMessage m;
+  ASSERT_TRUE(DecodeA(Edit(Encoded(SomeReady()), shuffle), &m));
+  EXPECT_EQ(m.ready.policy_version, 41u);
+  Grant g;
+  ASSERT_TRUE(DecodeG(Edit(Encoded(SomeGrant()), shuffle), &g));
+  EXPECT_EQ(g.policy_version, 42u);
 }
 
 TEST(ProtocolReject, WrongRun) {

@@ -1,4 +1,6 @@
-// Real sockets: the wire protocol over ZeroMQ ipc:// and tcp://127.0.0.1.
+// Real sockets: the wire protocol over ZeroMQ ipc:// and tcp://127.0.0.1. Trajectories go
+// DEALER -> ROUTER (which sees [routing id, payload]); grants come back on the same
+// connection; weights go PUB -> SUB.
 #include <gtest/gtest.h>
 
 #include <zmq.hpp>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -18,7 +21,9 @@
 #include "common/protocol.h"
 #include "common/rng.h"
 #include "common/zmq_sockets.h"
+#include "tests/common/curve_test_util.h"
 #include "tests/support/files.h"
+#include "tests/support/process.h"
 #include "tests/support/wire_compare.h"
 
 namespace hoverslam {
@@ -41,6 +46,28 @@ std::optional<zmq::message_t> RecvWithin(zmq::socket_t& socket, std::chrono::mil
       if (socket.recv(msg, zmq::recv_flags::dontwait)) return msg;
     }
   }
+}
+
+// A message as a ROUTER receives it: the routing id of the connection, then the payload.
+struct Routed {
+  std::string peer;
+  zmq::message_t payload;
+};
+
+std::optional<Routed> RecvRouted(zmq::socket_t& router, std::chrono::milliseconds timeout) {
+  std::optional<zmq::message_t> id = RecvWithin(router, timeout);
+  if (!id) return std::nullopt;
+  EXPECT_TRUE(id->more()) << "a ROUTER prefixes every message with the routing id";
+  zmq::message_t payload;
+  (void)router.recv(payload, zmq::recv_flags::none);  // the frames of a message arrive together
+  EXPECT_FALSE(payload.more());
+  return Routed{id->to_string(), std::move(payload)};
+}
+
+// Sends `bytes` to the connection `peer` of a ROUTER; throws EHOSTUNREACH when it is gone.
+void SendTo(zmq::socket_t& router, const std::string& peer, const std::vector<char>& bytes) {
+  router.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+  router.send(zmq::buffer(bytes), zmq::send_flags::none);
 }
 
 bool CanSendWithin(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
@@ -124,18 +151,18 @@ std::optional<wire::Weights> DecodeWeights(const zmq::message_t& msg) {
 // Each test runs once over ipc:// and once over tcp://127.0.0.1. Not thread-safe.
 class Transport : public ::testing::TestWithParam<std::string> {
  protected:
-  // Binds a PULL socket on this transport; returns the endpoint to connect to.
-  std::string BindPull(const ZmqConfig& config) {
+  // Binds the learner's ROUTER on this transport; returns the endpoint to connect to.
+  std::string BindRouter(const ZmqConfig& config) {
     auto make = [&](const std::string& endpoint) {
-      return MakeTrajectoryPull(ctx_, endpoint, config);
+      return MakeTrajectoryRouter(ctx_, endpoint, config);
     };
     if (GetParam() == "ipc") {
       const std::string endpoint = "ipc://" + dir_.path() + "/trajectories.sock";
-      pull_ = make(endpoint);
+      router_ = make(endpoint);
       return endpoint;
     }
     auto [socket, endpoint] = BindFreeTcp(make);
-    pull_ = std::move(socket);
+    router_ = std::move(socket);
     return endpoint;
   }
 
@@ -153,28 +180,30 @@ class Transport : public ::testing::TestWithParam<std::string> {
 
   testing::TempDir dir_{"hoverslam-transport"};  // for ipc:// socket files
   zmq::context_t ctx_;
-  zmq::socket_t pull_, pub_;
+  zmq::socket_t router_, pub_;
 };
 
 TEST_P(Transport, TwoMegabyteTrajectoryArrivesWholeAndBitIdentical) {
-  const std::string endpoint = BindPull(ZmqConfig{});
-  zmq::socket_t push = MakeTrajectoryPush(ctx_, endpoint, ZmqConfig{});
+  const std::string endpoint = BindRouter(ZmqConfig{});
+  zmq::socket_t dealer = MakeTrajectoryDealer(ctx_, endpoint, ZmqConfig{});
   const wire::Trajectory sent = RandomTrajectory(800, 64, 7);  // 51,200 transitions: 2.16 MB
   ASSERT_FALSE(sent.final_idx.empty());
   std::vector<char> bytes;
   wire::Encode(sent, &bytes);
   ASSERT_GT(bytes.size(), 2u << 20);
-  SendBytes(push, bytes);
+  SendBytes(dealer, bytes);
 
-  std::optional<zmq::message_t> got = RecvWithin(pull_, kDeadline);
+  std::optional<Routed> got = RecvRouted(router_, kDeadline);
   ASSERT_TRUE(got.has_value()) << "nothing arrived over " << endpoint;
-  ASSERT_EQ(got->size(), bytes.size());
-  EXPECT_EQ(std::memcmp(got->data(), bytes.data(), bytes.size()), 0);
-  wire::Trajectory received;
+  const zmq::message_t& payload = got->payload;
+  ASSERT_EQ(payload.size(), bytes.size());
+  EXPECT_EQ(std::memcmp(payload.data(), bytes.data(), bytes.size()), 0);
+  wire::ActorMessage received;
   const wire::DecodeResult r =
-      wire::Decode(got->data(), got->size(), wire::Limits{}, wire::Expect{}, &received);
+      wire::Decode(payload.data(), payload.size(), wire::Limits{}, wire::Expect{}, &received);
   ASSERT_TRUE(r) << wire::RejectName(r.reason) << ": " << r.message;
-  ExpectSameTrajectory(sent, received);
+  ASSERT_EQ(received.type, wire::ActorMessage::Type::kTrajectory);
+  ExpectSameTrajectory(sent, received.trajectory);
 }
 
 // ZMQ_MAXMSGSIZE makes the receiver drop an oversized message (and the connection
@@ -182,8 +211,8 @@ TEST_P(Transport, TwoMegabyteTrajectoryArrivesWholeAndBitIdentical) {
 TEST_P(Transport, OversizedMessageIsDroppedAndTheNextOneArrives) {
   ZmqConfig small;
   small.max_message_bytes = 64 << 10;
-  const std::string endpoint = BindPull(small);
-  zmq::socket_t push = MakeTrajectoryPush(ctx_, endpoint, ZmqConfig{});
+  const std::string endpoint = BindRouter(small);
+  zmq::socket_t push = MakeTrajectoryDealer(ctx_, endpoint, ZmqConfig{});
 
   std::vector<char> normal, oversized;
   wire::Encode(RandomTrajectory(16, 4, 1), &normal);
@@ -193,31 +222,144 @@ TEST_P(Transport, OversizedMessageIsDroppedAndTheNextOneArrives) {
 
   // The connection is up: a normal message gets through.
   SendBytes(push, normal);
-  std::optional<zmq::message_t> first = RecvWithin(pull_, kDeadline);
+  std::optional<Routed> first = RecvRouted(router_, kDeadline);
   ASSERT_TRUE(first.has_value());
-  ASSERT_EQ(first->size(), normal.size());
+  ASSERT_EQ(first->payload.size(), normal.size());
 
   SendBytes(push, oversized);
   // A normal message sent right behind the oversized one may be lost with the
   // dropped connection, so keep offering normal messages until one arrives.
   const auto deadline = Clock::now() + kDeadline;
   int offered = 0;
-  std::optional<zmq::message_t> next;
+  std::optional<Routed> next;
   while (!next && Clock::now() < deadline) {
     if (CanSendWithin(push, std::chrono::milliseconds(10))) {
       ASSERT_TRUE(push.send(zmq::buffer(normal), zmq::send_flags::dontwait));
       ++offered;
     }
-    next = RecvWithin(pull_, std::chrono::milliseconds(50));
+    next = RecvRouted(router_, std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(next.has_value()) << "no message after the oversized one (" << offered << " sent)";
-  EXPECT_EQ(next->size(), normal.size()) << "the oversized message was delivered";
+  EXPECT_EQ(next->payload.size(), normal.size()) << "the oversized message was delivered";
+  // The sender came back on a new connection: the ROUTER knows it under a new routing id.
+  EXPECT_NE(next->peer, first->peer);
   wire::Trajectory decoded;
-  EXPECT_TRUE(wire::Decode(next->data(), next->size(), wire::Limits{}, wire::Expect{}, &decoded));
+  EXPECT_TRUE(wire::Decode(next->payload.data(), next->payload.size(), wire::Limits{},
+                           wire::Expect{}, &decoded));
   // Whatever else is still in flight is a normal message, never the oversized one.
-  while (std::optional<zmq::message_t> more = RecvWithin(pull_, std::chrono::milliseconds(100))) {
-    EXPECT_EQ(more->size(), normal.size());
+  while (std::optional<Routed> more = RecvRouted(router_, std::chrono::milliseconds(100))) {
+    EXPECT_EQ(more->payload.size(), normal.size());
   }
+}
+
+wire::Ready ReadyOf(const std::string& actor) { return {"transport-test", "rocket", actor, 7, 64}; }
+
+// Credit flow on real sockets: each DEALER's ready reaches the ROUTER under its own routing
+// id, and the grant sent to that id reaches that DEALER only.
+TEST_P(Transport, GrantGoesBackToTheDealerThatAsked) {
+  const std::string endpoint = BindRouter(ZmqConfig{});
+  std::vector<zmq::socket_t> dealers;
+  for (int i = 0; i < 2; ++i) dealers.push_back(MakeTrajectoryDealer(ctx_, endpoint, ZmqConfig{}));
+  std::vector<char> bytes;
+  std::map<std::string, std::string> peer_of;  // actor -> routing id
+  for (int i = 0; i < 2; ++i) {
+    wire::Encode(ReadyOf("actor-" + std::to_string(i)), &bytes);
+    SendBytes(dealers[i], bytes);
+    std::optional<Routed> got = RecvRouted(router_, kDeadline);
+    ASSERT_TRUE(got.has_value()) << "ready " << i << " never arrived over " << endpoint;
+    wire::ActorMessage m;
+    const wire::DecodeResult r =
+        wire::Decode(got->payload.data(), got->payload.size(), wire::Limits{}, wire::Expect{}, &m);
+    ASSERT_TRUE(r) << r.message;
+    ASSERT_EQ(m.type, wire::ActorMessage::Type::kReady);
+    peer_of[m.ready.actor] = got->peer;
+  }
+  ASSERT_EQ(peer_of.size(), 2u);
+  EXPECT_NE(peer_of["actor-0"], peer_of["actor-1"]);
+
+  // Actor 1 is granted version 41, actor 0 version 40, in that order.
+  for (int i : {1, 0}) {
+    wire::Encode(wire::Grant{"transport-test", "rocket", 40u + i}, &bytes);
+    SendTo(router_, peer_of["actor-" + std::to_string(i)], bytes);
+  }
+  for (int i = 0; i < 2; ++i) {
+    std::optional<zmq::message_t> got = RecvWithin(dealers[i], kDeadline);
+    ASSERT_TRUE(got.has_value()) << "actor " << i << " got no grant";
+    EXPECT_FALSE(got->more()) << "a DEALER sees the payload alone";
+    wire::Grant grant;
+    const wire::DecodeResult r =
+        wire::Decode(got->data(), got->size(), wire::Limits{}, wire::Expect{}, &grant);
+    ASSERT_TRUE(r) << r.message;
+    EXPECT_EQ(grant.run, "transport-test");
+    EXPECT_EQ(grant.policy_version, 40u + i) << "actor " << i << " got the other's grant";
+    EXPECT_FALSE(RecvWithin(dealers[i], std::chrono::milliseconds(50)).has_value());
+  }
+}
+
+// ROUTER_MANDATORY: a grant for a connection that is gone fails loudly (the learner then hands
+// the credit to someone else) instead of vanishing.
+TEST_P(Transport, GrantToAGoneDealerFailsWithHostUnreachable) {
+  const std::string endpoint = BindRouter(ZmqConfig{});
+  ZmqConfig no_linger;
+  no_linger.linger_ms = 0;
+  zmq::socket_t dealer = MakeTrajectoryDealer(ctx_, endpoint, no_linger);
+  std::vector<char> bytes;
+  wire::Encode(ReadyOf("actor-0"), &bytes);
+  SendBytes(dealer, bytes);
+  std::optional<Routed> ready = RecvRouted(router_, kDeadline);
+  ASSERT_TRUE(ready.has_value());
+  wire::Encode(wire::Grant{"transport-test", "rocket", 3}, &bytes);
+  EXPECT_NO_THROW(SendTo(router_, ready->peer, bytes));
+  try {
+    SendTo(router_, "no such peer", bytes);
+    ADD_FAILURE() << "a grant to an unknown routing id was accepted";
+  } catch (const zmq::error_t& e) {
+    EXPECT_EQ(e.num(), EHOSTUNREACH);
+  }
+  dealer.close();
+  // The ROUTER learns of the disconnect asynchronously.
+  EXPECT_TRUE(testing::PollUntil(10, [&] {
+    try {
+      const auto sent = router_.send(zmq::buffer(ready->peer),
+                                     zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      if (sent) router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+      return false;
+    } catch (const zmq::error_t& e) {
+      return e.num() == EHOSTUNREACH;
+    }
+  })) << "grants to a closed DEALER were still accepted";
+}
+
+// The actor takes no inbound message over a few kilobytes (a grant is about 80 bytes): an
+// oversized one is never delivered, and the DEALER drops the connection that carried it.
+// libzmq does not re-dial after this protocol error on the connecting side, so the actor's
+// channel stays down: only a peer that breaks the protocol can get there.
+TEST_P(Transport, DealerDropsTheConnectionOfAnOversizedGrant) {
+  const std::string endpoint = BindRouter(ZmqConfig{});
+  zmq::socket_t dealer = MakeTrajectoryDealer(ctx_, endpoint, ZmqConfig{});
+  testing::EventLog events(ctx_, dealer);
+  std::vector<char> ready, grant, big_grant;
+  wire::Encode(ReadyOf("actor-0"), &ready);
+  wire::Encode(wire::Grant{"transport-test", "rocket", 5}, &grant);
+  wire::Grant big{"transport-test", "rocket", 6};
+  big.run.assign(8000, 'r');  // 8 kB: over what the DEALER accepts
+  wire::Encode(big, &big_grant);
+  SendBytes(dealer, ready);
+  std::optional<Routed> asked = RecvRouted(router_, kDeadline);
+  ASSERT_TRUE(asked.has_value());
+  ASSERT_TRUE(testing::PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED); }));
+
+  SendTo(router_, asked->peer, grant);
+  SendTo(router_, asked->peer, big_grant);
+  std::optional<zmq::message_t> got = RecvWithin(dealer, kDeadline);
+  ASSERT_TRUE(got.has_value()) << "the normal grant before the oversized one was lost";
+  wire::Grant decoded;
+  ASSERT_TRUE(wire::Decode(got->data(), got->size(), wire::Limits{}, wire::Expect{}, &decoded));
+  EXPECT_EQ(decoded.policy_version, 5u);
+  EXPECT_TRUE(testing::PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_DISCONNECTED); }))
+      << "the connection that carried an oversized grant was kept";
+  EXPECT_FALSE(RecvWithin(dealer, std::chrono::milliseconds(200)).has_value())
+      << "the oversized grant was delivered";
 }
 
 TEST_P(Transport, ConflatingSubscriberGetsOnlyTheNewestWeights) {
@@ -296,10 +438,10 @@ TEST(Endpoint, FormatsHostnamesAddressesAndPassesTransportsThrough) {
 
 TEST(Bind, PortInUseThrowsNamingTheEndpoint) {
   zmq::context_t ctx;
-  auto [pull, endpoint] =
-      BindFreeTcp([&](const std::string& e) { return MakeTrajectoryPull(ctx, e, ZmqConfig{}); });
+  auto [router, endpoint] =
+      BindFreeTcp([&](const std::string& e) { return MakeTrajectoryRouter(ctx, e, ZmqConfig{}); });
   for (const auto& make :
-       std::vector<std::function<void()>>{[&] { MakeTrajectoryPull(ctx, endpoint, ZmqConfig{}); },
+       std::vector<std::function<void()>>{[&] { MakeTrajectoryRouter(ctx, endpoint, ZmqConfig{}); },
                                           [&] { MakeWeightsPub(ctx, endpoint, ZmqConfig{}); }}) {
     try {
       make();

@@ -1,16 +1,18 @@
 // hoverslam-wire: the C++ side of the wire-protocol interop test (test_interop.py)
 // and the seed-corpus generator of the protocol fuzzer.
 //
-//   hoverslam-wire decode trajectory|weights FILE
+//   hoverslam-wire decode trajectory|weights|ready|grant FILE
 //       Decodes FILE with default Limits and Expect{run: "", env: "rocket"}. Prints
 //       "ok" and, on the next line, a JSON object of every decoded field; or prints
-//       "reject <reason_name> <message>" and exits 1.
-//   hoverslam-wire encode trajectory|weights SEED FILE
+//       "reject <reason_name> <message>" and exits 1. `ready` uses the decoder of the
+//       learner's trajectory channel, which takes a ready or a trajectory: the JSON's
+//       "type" says which it was.
+//   hoverslam-wire encode trajectory|weights|ready|grant SEED FILE
 //       Writes one message with deterministic pseudo-random content to FILE and
 //       prints the same JSON of its fields.
 //
-// JSON keys are the wire keys; arrays are lists; floats are printed with %.9g,
-// which round-trips every float32.
+// JSON keys are the wire keys ("proto" is the version this build writes); arrays are
+// lists; floats are printed with %.9g, which round-trips every float32.
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -178,6 +180,30 @@ std::string ToJson(const Weights& m) {
   return j.Take();
 }
 
+std::string ToJson(const Ready& m) {
+  Json j;
+  j.Open();
+  Common(j, "ready", m.run, m.env);
+  j.Field("actor", m.actor);
+  j.Field("policy_version", m.policy_version);
+  j.Field("transitions", m.transitions);
+  j.Close();
+  return j.Take();
+}
+
+std::string ToJson(const Grant& m) {
+  Json j;
+  j.Open();
+  Common(j, "grant", m.run, m.env);
+  j.Field("policy_version", m.policy_version);
+  j.Close();
+  return j.Take();
+}
+
+std::string ToJson(const ActorMessage& m) {
+  return m.type == ActorMessage::Type::kReady ? ToJson(m.ready) : ToJson(m.trajectory);
+}
+
 uint32_t Below(Rng& rng, uint32_t n) { return static_cast<uint32_t>(rng.NextU64() % n); }
 
 // A policy_version of a seed-dependent width, so every msgpack uint width shows up.
@@ -262,10 +288,30 @@ Weights MakeWeights(uint64_t seed) {
   return m;
 }
 
+// Transitions of every msgpack uint width up to Limits' 2^20.
+Ready MakeReady(uint64_t seed) {
+  Rng rng(seed);
+  Ready m;
+  m.run = "run-" + std::to_string(seed);
+  m.actor = "actor-" + std::to_string(seed % 7);
+  m.policy_version = AnyWidthVersion(rng);
+  const uint32_t bits = 4 * Below(rng, 6);  // up to 2^20, so fixint, u8, u16 and u32 all occur
+  m.transitions = 1 + Below(rng, 1u << bits);
+  return m;
+}
+
+Grant MakeGrant(uint64_t seed) {
+  Rng rng(seed);
+  Grant m;
+  m.run = "run-" + std::to_string(seed);
+  m.policy_version = AnyWidthVersion(rng);
+  return m;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "usage: hoverslam-wire decode trajectory|weights FILE\n"
-               "       hoverslam-wire encode trajectory|weights SEED FILE\n");
+               "usage: hoverslam-wire decode trajectory|weights|ready|grant FILE\n"
+               "       hoverslam-wire encode trajectory|weights|ready|grant SEED FILE\n");
   return 2;
 }
 
@@ -306,16 +352,22 @@ int EncodeFile(const Msg& msg, const std::string& path) {
 int Main(int argc, char** argv) {
   if (argc < 4) return Usage();
   const std::string verb = argv[1], type = argv[2];
-  if (type != "trajectory" && type != "weights") return Usage();
   if (verb == "decode" && argc == 4) {
-    return type == "trajectory" ? DecodeFile<Trajectory>(argv[3]) : DecodeFile<Weights>(argv[3]);
+    if (type == "trajectory") return DecodeFile<Trajectory>(argv[3]);
+    if (type == "weights") return DecodeFile<Weights>(argv[3]);
+    if (type == "ready") return DecodeFile<ActorMessage>(argv[3]);
+    if (type == "grant") return DecodeFile<Grant>(argv[3]);
+    return Usage();
   }
   if (verb == "encode" && argc == 5) {
     char* end = nullptr;
     const uint64_t seed = std::strtoull(argv[3], &end, 10);
     if (*end != '\0') return Usage();
-    return type == "trajectory" ? EncodeFile(MakeTrajectory(seed), argv[4])
-                                : EncodeFile(MakeWeights(seed), argv[4]);
+    if (type == "trajectory") return EncodeFile(MakeTrajectory(seed), argv[4]);
+    if (type == "weights") return EncodeFile(MakeWeights(seed), argv[4]);
+    if (type == "ready") return EncodeFile(MakeReady(seed), argv[4]);
+    if (type == "grant") return EncodeFile(MakeGrant(seed), argv[4]);
+    return Usage();
   }
   return Usage();
 }

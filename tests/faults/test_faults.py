@@ -384,8 +384,9 @@ class FaultTest(unittest.TestCase):
     def test_actor_stops_while_learner_frozen(self):
         learner, (a, b) = self.start_cluster()
         learner.proc.signal(signal.SIGSTOP)
-        # The actor fills the socket's queue and blocks in send: its count stops moving.
-        self.wait_for(30, lambda: settled(a.sent, 1.0), "the actor to block in send")
+        # The actor waits for a grant the frozen learner cannot send (or, holding one, blocks in
+        # send): its count stops moving.
+        self.wait_for(30, lambda: settled(a.sent, 1.0), "the actor to stop sending")
         start = time.monotonic()
         a.proc.signal(signal.SIGTERM)
         try:

@@ -1,5 +1,6 @@
-// libFuzzer target for both wire decoders (common/protocol.cc). Every input goes
-// to the trajectory and the weights decoder. Oracles besides the sanitizers:
+// libFuzzer target for every wire decoder (common/protocol.cc). Every input goes to the
+// trajectory, weights, grant and actor-message (ready or trajectory) decoders. Oracles
+// besides the sanitizers:
 //  - a decoder never throws;
 //  - accepted or not, the arrays it allocated fit in the input: every value comes
 //    from a bin of the message, so a few bytes claiming huge shapes must not make
@@ -8,7 +9,10 @@
 //    same bytes (decode and encode agree on the contract);
 //  - the learner's further checks run on it: with its dims expected, the same bytes are
 //    accepted exactly when the dims are the rocket's (else wrong_dims), and CheckValues
-//    answers kNone or kOutOfRange.
+//    answers kNone or kOutOfRange;
+//  - the actor-message decoder agrees with the trajectory decoder: the same verdict on a
+//    trajectory, wrong_type from the latter on a ready, and an accepted ready asks for
+//    1..max_transitions transitions.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +24,7 @@
 
 namespace {
 
+using hoverslam::wire::ActorMessage;
 using hoverslam::wire::CheckValues;
 using hoverslam::wire::Decode;
 using hoverslam::wire::DecodeResult;
@@ -64,6 +69,71 @@ size_t ArrayBytes(const hoverslam::wire::Weights& m) {
   return bytes;
 }
 
+size_t ArrayBytes(const hoverslam::wire::Grant&) { return 0; }
+
+size_t ArrayBytes(const ActorMessage& m) { return ArrayBytes(m.trajectory); }
+
+// Encodes what an actor message holds: a ready or a trajectory.
+void Encode(const ActorMessage& m, std::vector<char>* out) {
+  if (m.type == ActorMessage::Type::kReady) {
+    hoverslam::wire::Encode(m.ready, out);
+  } else {
+    hoverslam::wire::Encode(m.trajectory, out);
+  }
+}
+
+// The learner's checks of what arrives on its ROUTER: for a trajectory those of the
+// trajectory decoder; a ready has no dims to check.
+void LearnerChecks(const uint8_t* data, size_t size, const Limits& limits,
+                   const ActorMessage& accepted) {
+  if (accepted.type == ActorMessage::Type::kTrajectory) {
+    LearnerChecks(data, size, limits, accepted.trajectory);
+    return;
+  }
+  if (accepted.ready.transitions == 0 || accepted.ready.transitions > limits.max_transitions) {
+    std::fprintf(stderr, "accepted a ready for %llu transitions\n",
+                 static_cast<unsigned long long>(accepted.ready.transitions));
+    std::abort();
+  }
+  ActorMessage msg;
+  const DecodeResult r = Decode(data, size, limits, Expect{"", "rocket", 6, 2}, &msg);
+  if (!r) Fail("a ready was refused for the learner's dims", r);
+}
+
+void LearnerChecks(const uint8_t*, size_t, const Limits&, const hoverslam::wire::Grant&) {}
+
+// One parse for the learner's socket must say what the trajectory decoder says. The two share
+// every check up to `type`: unless the trajectory decoder found another type, both give the
+// same verdict; and a ready accepted by one is wrong_type to the other.
+void AgreesWithTrajectoryDecoder(const uint8_t* data, size_t size, const Limits& limits,
+                                 const Expect& expect) {
+  ActorMessage any;
+  hoverslam::wire::Trajectory only;
+  const DecodeResult a = Decode(data, size, limits, expect, &any);
+  const DecodeResult t = Decode(data, size, limits, expect, &only);
+  if (a && any.type == ActorMessage::Type::kReady) {
+    if (t.reason != Reject::kWrongType) Fail("the trajectory decoder took a ready", t);
+    return;
+  }
+  if (t.reason == Reject::kWrongType) {
+    if (a) Fail("the actor-message decoder took a trajectory of another type", a);
+    return;
+  }
+  if (a.reason != t.reason) {
+    std::fprintf(stderr, "actor message %s (%s), trajectory %s (%s)\n", RejectName(a.reason).data(),
+                 a.message.c_str(), RejectName(t.reason).data(), t.message.c_str());
+    std::abort();
+  }
+  if (!t) return;
+  std::vector<char> from_any, from_only;
+  Encode(any.trajectory, &from_any);
+  Encode(only, &from_only);
+  if (from_any != from_only) {
+    std::fprintf(stderr, "the two decoders read different trajectories\n");
+    std::abort();
+  }
+}
+
 template <typename Msg>
 void RoundTrip(const uint8_t* data, size_t size, const Limits& limits, const Expect& expect) {
   Msg msg;
@@ -96,5 +166,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Expect expect{"", "rocket"};
   RoundTrip<hoverslam::wire::Trajectory>(data, size, limits, expect);
   RoundTrip<hoverslam::wire::Weights>(data, size, limits, expect);
+  RoundTrip<hoverslam::wire::Grant>(data, size, limits, expect);
+  RoundTrip<ActorMessage>(data, size, limits, expect);
+  AgreesWithTrajectoryDecoder(data, size, limits, expect);
   return 0;
 }

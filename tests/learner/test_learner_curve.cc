@@ -220,7 +220,7 @@ TEST_F(CurveLearner, AdmitsOnlyAuthorizedKeysAndCountsEveryRefusal) {
   std::vector<zmq::socket_t> strangers;
   const Keys unknown = NewKeys();
   for (bool curve : {false, true}) {
-    for (auto [type, port] : {std::pair{zmq::socket_type::push, trajectory_port_},
+    for (auto [type, port] : {std::pair{zmq::socket_type::dealer, trajectory_port_},
                               std::pair{zmq::socket_type::sub, weights_port_}}) {
       zmq::socket_t s(ctx, type);
       s.set(zmq::sockopt::linger, 0);

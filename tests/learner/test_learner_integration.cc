@@ -1,7 +1,8 @@
 // The real hoverslam-learner binary against this test playing two actors over
-// real ZeroMQ sockets on 127.0.0.1: training advances, every kind of bad message
-// is counted under its reason without stopping training, and SIGTERM leaves a
-// checkpoint that a restarted learner continues from.
+// real ZeroMQ sockets on 127.0.0.1, with the credit flow of protocol v2 (ready, grant,
+// trajectory): training advances, every kind of bad message is counted under its reason
+// without stopping training, and SIGTERM leaves a checkpoint that a restarted learner
+// continues from.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -66,17 +67,21 @@ std::unique_ptr<Child> StartLearner(const Ports& ports, const std::string& check
   return std::make_unique<Child>(argv, log);
 }
 
-// Plays actors: receives weights, sends trajectories chosen by them.
+// Plays actors as protocol v2 has them: each asks (ready), waits for the learner's grant,
+// then sends one trajectory. Actor kStranger never asks.
 class FakeActors {
  public:
+  static constexpr int kActors = 2, kStranger = kActors;
+
   explicit FakeActors(const Ports& ports)
       : sub_(MakeWeightsSub(ctx_, Endpoint("127.0.0.1", ports.weights), ZmqConfig{})) {
-    for (int i = 0; i < 2; ++i) {
-      push_.push_back(
-          MakeTrajectoryPush(ctx_, Endpoint("127.0.0.1", ports.trajectory), ZmqConfig{}));
+    for (int i = 0; i <= kStranger; ++i) {
+      dealers_.push_back(
+          MakeTrajectoryDealer(ctx_, Endpoint("127.0.0.1", ports.trajectory), ZmqConfig{}));
       // A learner that died must fail the test, not hang it on a full pipe.
-      push_.back().set(zmq::sockopt::sndtimeo, 10000);
+      dealers_.back().set(zmq::sockopt::sndtimeo, 10000);
     }
+    state_.resize(dealers_.size());
   }
 
   // Waits for weights newer than `after` (or any, first time); false on timeout.
@@ -91,6 +96,44 @@ class FakeActors {
       return !weights_.layers.empty() && static_cast<int64_t>(weights_.policy_version) > after;
     });
   }
+
+  // Whether `actor` holds a grant, waiting up to `timeout_s` for one; sends a ready first
+  // unless one is already out, as the real actor does.
+  bool Granted(int actor, double timeout_s) {
+    State& s = state_[actor];
+    if (s.grant) return true;
+    if (!s.asked) {
+      std::vector<char> bytes;
+      wire::Encode(wire::Ready{weights_.run, "rocket", "fake-" + std::to_string(actor),
+                               weights_.policy_version, uint64_t{kT} * kN},
+                   &bytes);
+      s.asked = SendBytes(actor, bytes);
+    }
+    return PollUntil(timeout_s, [&] {
+      zmq::message_t m;
+      while (!s.grant && dealers_[actor].recv(m, zmq::recv_flags::dontwait)) {
+        wire::Grant g;
+        const wire::DecodeResult r =
+            wire::Decode(m.data(), m.size(), wire::Limits{}, wire::Expect{}, &g);
+        EXPECT_TRUE(r) << "a grant the protocol does not allow: " << r.message;
+        if (r) s.grant = g;
+      }
+      if (s.grant) s.asked = false;
+      return s.grant.has_value();
+    });
+  }
+  // The first actor to hold a grant within `timeout_s`, or -1.
+  int AnyGranted(double timeout_s) {
+    int granted = -1;
+    PollUntil(timeout_s, [&] {
+      for (int a = 0; a < kActors && granted < 0; ++a) {
+        if (Granted(a, 0)) granted = a;
+      }
+      return granted >= 0;
+    });
+    return granted;
+  }
+  const std::optional<wire::Grant>& grant(int actor) const { return state_[actor].grant; }
 
   wire::Trajectory Valid(int actor, uint64_t seed) const {
     wire::Trajectory t;
@@ -118,24 +161,56 @@ class FakeActors {
     return t;
   }
 
-  // Whether the learner took the message within the send timeout.
+  // On-policy data with weights of at least the granted version, as the grant asks.
+  bool SendValid(int actor, uint64_t seed) {
+    const uint64_t version = grant(actor) ? grant(actor)->policy_version : 0;
+    if (!AwaitWeights(10, static_cast<int64_t>(version) - 1)) return false;
+    return Send(actor, Valid(actor, seed));
+  }
+
+  // Whether the learner took the message within the send timeout. Spends the actor's grant.
   bool Send(int actor, const wire::Trajectory& t) {
     std::vector<char> bytes;
     wire::Encode(t, &bytes);
     return SendBytes(actor, bytes);
   }
   bool SendBytes(int actor, const std::vector<char>& bytes) {
-    return push_[actor].send(zmq::buffer(bytes), zmq::send_flags::none).has_value();
+    state_[actor].grant.reset();
+    return dealers_[actor].send(zmq::buffer(bytes), zmq::send_flags::none).has_value();
   }
 
   const wire::Weights& weights() const { return weights_; }
 
  private:
+  struct State {
+    bool asked = false;                // a ready is out, unanswered
+    std::optional<wire::Grant> grant;  // held, not yet spent
+  };
+
   zmq::context_t ctx_{1};
   zmq::socket_t sub_;
-  std::vector<zmq::socket_t> push_;
+  std::vector<zmq::socket_t> dealers_;
+  std::vector<State> state_;
   wire::Weights weights_;
 };
+
+// Sends on-policy data from every actor granted a rollout until the learner publishes a
+// version above `after`; false if it does not within `timeout_s`.
+bool TrainPast(FakeActors& actors, uint64_t after, uint64_t* seed, double timeout_s = 60) {
+  return PollUntil(timeout_s, [&] {
+    for (int a = 0; a < FakeActors::kActors; ++a) {
+      if (actors.Granted(a, 0.05)) actors.SendValid(a, (*seed)++);
+    }
+    return actors.AwaitWeights(0.2, static_cast<int64_t>(after));
+  });
+}
+
+// Sends `t` from the first actor granted a rollout: for faults only found after the grant
+// is spent (stale, future, out of range). False when no grant came.
+bool SendGranted(FakeActors& actors, const wire::Trajectory& t) {
+  const int a = actors.AnyGranted(10);
+  return a >= 0 && actors.Send(a, t);
+}
 
 double MetricValue(const std::string& metrics, const std::string& series) {
   const std::string line = "\n" + series + " ";  // a sample line, not a # HELP line
@@ -144,6 +219,16 @@ double MetricValue(const std::string& metrics, const std::string& series) {
 }
 
 std::string Metrics(int port) { return testing::HttpGet(port, "/metrics").value_or(""); }
+
+// An encoded message as a protocol v1 peer would write it: the encoder puts proto first, as a
+// positive fixint.
+std::vector<char> WithProto1(std::vector<char> bytes) {
+  const std::string v2 = "\xa5proto\x02";
+  const auto at = std::search(bytes.begin(), bytes.end(), v2.begin(), v2.end());
+  EXPECT_NE(at, bytes.end()) << "no proto 2 key";
+  if (at != bytes.end()) at[v2.size() - 1] = 1;
+  return bytes;
+}
 
 TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   const Ports ports;
@@ -158,51 +243,64 @@ TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   // Starved of data is healthy: /healthz stays 200 for 2.5 health timeouts.
   EXPECT_TRUE(testing::StaysHealthy(ports.metrics, 2.5));
 
+  // Asked, the learner grants a rollout of its run at its current version.
+  ASSERT_TRUE(actors.Granted(0, 10)) << "no grant; see " << log;
+  EXPECT_EQ(actors.grant(0)->run, run);
+  EXPECT_EQ(actors.grant(0)->env, "rocket");
+  EXPECT_EQ(actors.grant(0)->policy_version, 0u);
+
   // Two actors feed on-policy data until version 3.
   uint64_t seed = 1;
-  ASSERT_TRUE(PollUntil(60,
-                        [&] {
-                          for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, seed++));
-                          return actors.AwaitWeights(0.5, 2);
-                        }))
-      << "versions did not advance; see " << log;
+  ASSERT_TRUE(TrainPast(actors, 2, &seed)) << "versions did not advance; see " << log;
   const uint64_t version = actors.weights().policy_version;
   EXPECT_GE(version, 3u);
 
-  // One message for each kind of fault.
+  // One message for each kind of fault. Those the decoder finds are counted under their own
+  // reason before any credit check, so a connection that never asked sends them.
+  constexpr int kStranger = FakeActors::kStranger;
+  wire::Trajectory other_run = actors.Valid(kStranger, 102);
+  other_run.run = "someone-else";
+  actors.Send(kStranger, other_run);
+  wire::Trajectory nan = actors.Valid(kStranger, 103);
+  nan.rewards[7] = std::nanf("");
+  actors.Send(kStranger, nan);
+  actors.SendBytes(kStranger, {'\x93', 'g', 'a', 'r', 'b', 'a', 'g', 'e'});
+  // An actor of protocol v1 (no credit flow) is told to upgrade.
+  std::vector<char> bytes;
+  wire::Encode(actors.Valid(kStranger, 104), &bytes);
+  actors.SendBytes(kStranger, WithProto1(bytes));
+  // A ready for rollouts of no transitions.
+  wire::Encode(wire::Ready{run, "rocket", "fake-2", version, 0}, &bytes);
+  actors.SendBytes(kStranger, bytes);
+  // A valid trajectory nobody asked for.
+  actors.Send(kStranger, actors.Valid(kStranger, 105));
+  // Found once the grant is spent: the version is too old or too new.
   wire::Trajectory stale = actors.Valid(0, 100);
   stale.policy_version = version - 2;  // lag 2 > --max-policy-lag 1
-  actors.Send(0, stale);
+  ASSERT_TRUE(SendGranted(actors, stale)) << "no grant; see " << log;
   wire::Trajectory future = actors.Valid(1, 101);
   future.policy_version = version + 100;
-  actors.Send(1, future);
-  wire::Trajectory other_run = actors.Valid(0, 102);
-  other_run.run = "someone-else";
-  actors.Send(0, other_run);
-  wire::Trajectory nan = actors.Valid(1, 103);
-  nan.rewards[7] = std::nanf("");
-  actors.Send(1, nan);
-  actors.SendBytes(0, {'\x93', 'g', 'a', 'r', 'b', 'a', 'g', 'e'});
+  ASSERT_TRUE(SendGranted(actors, future)) << "no grant; see " << log;
 
   auto counted = [&](const std::string& reason) {
     return MetricValue(Metrics(ports.metrics),
                        "hoverslam_learner_rejected_total{reason=\"" + reason + "\"}");
   };
-  for (const char* reason : {"stale", "future", "wrong_run", "non_finite", "malformed"}) {
+  for (const char* reason : {"stale", "future", "wrong_run", "non_finite", "malformed",
+                             "wrong_proto", "invalid_value", "no_credit"}) {
     EXPECT_TRUE(PollUntil(10, [&] { return counted(reason) == 1; }))
         << reason << " counted " << counted(reason);
   }
   EXPECT_EQ(counted("shape_mismatch"), 0);
 
   // Training goes on after the faults.
-  ASSERT_TRUE(PollUntil(60, [&] {
-    for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, seed++));
-    return actors.AwaitWeights(0.5, static_cast<int64_t>(version) + 1);
-  }));
+  ASSERT_TRUE(TrainPast(actors, version, &seed)) << "training stopped; see " << log;
   const std::string m = Metrics(ports.metrics);
   EXPECT_GE(MetricValue(m, "hoverslam_learner_policy_version"), version + 1);
   EXPECT_GE(MetricValue(m, "hoverslam_learner_actors_seen"), 2);
   EXPECT_GE(MetricValue(m, "hoverslam_learner_episodes_total{outcome=\"crashed\"}"), 4);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_credits_granted_total"), 2 * (version + 1));
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_batch_transitions"), 256);
 
   // SIGTERM: a final checkpoint, exit 0.
   learner->Signal(SIGTERM);
@@ -228,15 +326,6 @@ TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
 }
 
-// Sends on-policy data from both actors until the learner publishes a version above
-// `after`; false if it does not within `timeout_s`.
-bool TrainPast(FakeActors& actors, uint64_t after, uint64_t* seed, double timeout_s = 60) {
-  return PollUntil(timeout_s, [&] {
-    for (int a = 0; a < 2; ++a) actors.Send(a, actors.Valid(a, (*seed)++));
-    return actors.AwaitWeights(0.5, static_cast<int64_t>(after));
-  });
-}
-
 // Messages that decode and validate but do not fit: an actor of another env version (other
 // obs_dim), and finite values no rocket actor produces. Each is refused under its reason,
 // the learner stays up and goes on training on good data.
@@ -253,15 +342,17 @@ TEST(LearnerIntegration, RejectsDataThatDoesNotFitAndTrainsOn) {
   const uint64_t version = actors.weights().policy_version;
 
   wire::Trajectory other_env = actors.Valid(0, 200);
-  other_env.Resize(kT, kN, 4, 2);  // obs_dim 4: a valid message of another task
-  actors.Send(0, other_env);
+  other_env.Resize(kT, kN, 4, 2);                 // obs_dim 4: a valid message of another task
+  actors.Send(FakeActors::kStranger, other_env);  // the decoder refuses it: no grant needed
   std::vector<wire::Trajectory> absurd(5, actors.Valid(1, 201));
   absurd[0].rewards[3] = 1e30f;
   absurd[1].logp[2] = -1e30f;  // a sample 1e15 standard deviations out
   absurd[2].logp[2] = 1e4f;    // a density no Gaussian with log_std >= -20 has
   absurd[3].obs[10] = 1e20f;
   absurd[4].episodes[0].episode_return = -1e30f;
-  for (const wire::Trajectory& t : absurd) actors.Send(1, t);
+  for (const wire::Trajectory& t : absurd) {
+    ASSERT_TRUE(SendGranted(actors, t)) << "no grant; see " << log;
+  }
 
   auto counted = [&](const std::string& reason) {
     return MetricValue(Metrics(ports.metrics),
