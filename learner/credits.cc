@@ -8,7 +8,11 @@ void Credits::Ready(const std::string& peer, uint64_t transitions, double now) {
   Peer& p = peers_[peer];
   p.transitions = transitions;
   p.last_seen = now;
-  if (p.owed > 0 || p.waiting) return;
+  if (p.waiting) return;
+  if (p.owed > 0) {
+    p.deferred = true;
+    return;
+  }
   p.waiting = true;
   ready_.push_back(peer);
 }
@@ -18,6 +22,7 @@ bool Credits::Answer(const std::string& peer, double now) {
   if (it == peers_.end() || it->second.owed == 0) return false;
   Peer& p = it->second;
   p.last_seen = now;
+  p.deferred = false;
   --p.owed;
   // Answers come in grant order; once the oldest grant expired it no longer counts as coming.
   if (p.live.size() > p.owed) {
@@ -64,6 +69,13 @@ void Credits::Expire(double now) {
       --in_flight_;
       ++expired_total_;
       p.live.pop_front();
+    }
+    // It asked again and never answered: its answer was lost or refused. Ask it afresh.
+    if (p.deferred && p.live.empty()) {
+      p.deferred = false;
+      p.owed = 0;
+      p.waiting = true;
+      ready_.push_back(id);
     }
   }
 }

@@ -24,8 +24,9 @@ class Credits {
 
   explicit Credits(const Options& options) : options_(options) {}
 
-  // `peer` is idle and collects `transitions` per rollout. Ignored while it owes a rollout
-  // (the ready was sent before our grant arrived) and while it already waits.
+  // `peer` is idle and collects `transitions` per rollout. Ignored while it already waits;
+  // deferred while it owes a rollout (the ready crossed our grant, or its answer was
+  // rejected before it could count): queued when those grants expire unanswered.
   void Ready(const std::string& peer, uint64_t transitions, double now);
   // `peer` sent a trajectory. False (no_credit) unless it held a grant, which this spends.
   bool Answer(const std::string& peer, double now);
@@ -54,6 +55,7 @@ class Credits {
     uint64_t owed = 0;         // grants not yet answered, expired ones included
     std::deque<Grant> live;    // unanswered grants still counted as coming, oldest first
     bool waiting = false;      // in ready_
+    bool deferred = false;     // said ready while owing: queued if its grants all expire
     double last_seen = 0;
   };
 

@@ -237,6 +237,7 @@ TEST(ActorIntegration, CollectsOnlyWhenGrantedAndWithTheGrantedVersion) {
   // Granted version 2 while it holds 1: it waits for the weights, still sending nothing.
   ASSERT_TRUE(learner.sink().Grant(learner.sink().last_ready_peer(), {"run-a", "rocket", 2}));
   EXPECT_FALSE(learner.ReceiveWhilePublishing(&v1, 1.5, any)) << "collected with old weights";
+  EXPECT_EQ(learner.sink().grants(), 1);
   EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_grants_received_total"), 1);
   EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), 0);
   EXPECT_GT(MetricValue(metrics_port, "hoverslam_actor_weights_wait_seconds_total"), 0.5);
@@ -250,6 +251,47 @@ TEST(ActorIntegration, CollectsOnlyWhenGrantedAndWithTheGrantedVersion) {
   EXPECT_GT(learner.sink().readies(), asked);
   EXPECT_EQ(learner.sink().last_ready().policy_version, 2u);
   EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), kT * kN);
+  actor.Signal(SIGTERM);
+  EXPECT_EQ(actor.Wait(2.0), std::optional<int>(0));
+}
+
+// A grant names the run as well as the version: weights of another run (a learner restarted
+// as a new run) do not serve it, weights of the granted run do.
+TEST(ActorIntegration, ServesAGrantOnlyWithWeightsOfTheGrantedRun) {
+  const int trajectory_port = FreePort(), weights_port = FreePort(), metrics_port = FreePort();
+  FakeLearner learner(trajectory_port, weights_port);
+  learner.sink().GrantAlways({"run-b", "rocket", 0});
+  const std::string log = ::testing::TempDir() + "actor_granted_run.log";
+  Child actor({HOVERSLAM_ACTOR_BIN, "--learner", "127.0.0.1", "--trajectory-port",
+               std::to_string(trajectory_port), "--weights-port", std::to_string(weights_port),
+               "--metrics-port", std::to_string(metrics_port), "--num-envs", std::to_string(kN),
+               "--steps-per-message", std::to_string(kT)},
+              log);
+  const wire::Weights of_a = MakeWeights(1, 11);
+  wire::Weights of_b = MakeWeights(1, 33);
+  of_b.run = "run-b";
+  // Holding run-a weights, granted run-b: nothing is collected (a trajectory of either run
+  // would fail this: FakeLearner expects run-a and nothing at all may arrive).
+  EXPECT_FALSE(learner.ReceiveWhilePublishing(&of_a, 1.5, [](const wire::Trajectory&) {
+    return true;
+  })) << "served a grant of run-b with weights of run-a";
+  EXPECT_GE(learner.sink().grants(), 1);
+  EXPECT_EQ(MetricValue(metrics_port, "hoverslam_actor_env_steps_total"), 0);
+
+  std::optional<testing::GrantingSink::Message> m;
+  ASSERT_TRUE(PollUntil(10,
+                        [&] {
+                          learner.Publish(of_b);
+                          m = learner.sink().Receive(0.02);
+                          return m.has_value();
+                        }))
+      << "no trajectory once weights of the granted run arrived; see " << log;
+  wire::Trajectory t;
+  const wire::DecodeResult r = wire::Decode(m->payload.data(), m->payload.size(), wire::Limits{},
+                                            wire::Expect{"run-b", "rocket"}, &t);
+  ASSERT_TRUE(r) << wire::RejectName(r.reason) << ": " << r.message;
+  EXPECT_EQ(t.policy_version, 1u);
+  ExpectLogpRecomputes(t, of_b);
   actor.Signal(SIGTERM);
   EXPECT_EQ(actor.Wait(2.0), std::optional<int>(0));
 }

@@ -105,7 +105,6 @@ TEST(Credits, AnswersSettleGrantsOldestFirst) {
   Credits c(Target(1 << 20, 10));
   c.Ready("a", 100, 0);
   ASSERT_EQ(c.Grants(0), Peers{"a"});
-  c.Ready("a", 100, 0);               // owes: ignored
   ASSERT_TRUE(c.Grants(20).empty());  // the first grant expired
   EXPECT_EQ(c.coming(), 0u);
   EXPECT_TRUE(c.Answer("a", 21));  // settles the expired one
@@ -135,6 +134,25 @@ TEST(Credits, ConsumingMoreThanBufferedStopsAtZero) {
   c.Buffered(100);
   c.Consumed(500);  // stale data dropped after a restart of the count: never wraps around
   EXPECT_EQ(c.buffered(), 0u);
+}
+
+}  // namespace
+}  // namespace hoverslam::learner
+
+namespace hoverslam::learner {
+namespace {
+
+// The actor spent its grant on a trajectory the learner refused before counting it (say,
+// a NaN reward), then said ready once: after the grant expires it is asked again.
+TEST(Credits, AnActorWhoseAnswerWasRefusedIsAskedAgainAfterTheTimeout) {
+  Credits c(Target(1024, 10));
+  c.Ready("a", 1024, 0);
+  ASSERT_EQ(c.Grants(0), Peers{"a"});
+  c.Ready("a", 1024, 1);                  // owes the refused rollout: deferred
+  EXPECT_TRUE(c.Grants(5).empty());       // the grant still counts as coming
+  EXPECT_EQ(c.Grants(10.5), Peers{"a"});  // expired: the deferred ready is served
+  EXPECT_TRUE(c.Answer("a", 11));
+  EXPECT_FALSE(c.Answer("a", 11));
 }
 
 }  // namespace

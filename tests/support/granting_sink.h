@@ -84,7 +84,6 @@ class GrantingSink {
   int grants() const { return grants_; }    // grants delivered
   const wire::Ready& last_ready() const { return last_ready_; }
   const std::string& last_ready_peer() const { return last_ready_peer_; }
-  zmq::socket_t& socket() { return socket_; }
 
  private:
   // Grants `payload` if it is a valid ready; false when it is something else.
