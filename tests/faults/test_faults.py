@@ -374,7 +374,7 @@ class FaultTest(unittest.TestCase):
             self.assertTrue(a.proc.alive(), self.logs())
         learner.proc.signal(signal.SIGCONT)
         resumed = time.monotonic()
-        self.wait_for(60, lambda: learner.version() > frozen_at, "a version after SIGCONT")
+        self.wait_for(60, lambda: (learner.version() or 0) > frozen_at, "a version after SIGCONT")
         print(f"first new version {time.monotonic() - resumed:.1f} s after SIGCONT")
         self.advances(learner, 5, 60, "training after SIGCONT")
         self.assertGreater(learner.version(), frozen_at)
