@@ -194,10 +194,14 @@ DecodeResult CheckFinalIdx(const Trajectory& m) {
   return {};
 }
 
-template <typename T>
-DecodeResult Catching(T&& body) {
+// Unpacks one message and hands its fields to `body`; what msgpack throws becomes a
+// rejection, never an exception.
+template <typename Body>
+DecodeResult Unpacked(const void* data, size_t size, const Limits& limits, Body&& body) {
   try {
-    return body();
+    Message msg;
+    if (auto r = msg.Unpack(data, size, limits); !r) return r;
+    return body(msg.fields());
   } catch (const std::bad_alloc&) {
     return {Reject::kTooLarge, "out of memory"};
   } catch (const std::exception& e) {
@@ -411,22 +415,15 @@ DecodeResult DecodeReady(const Fields& f, const Limits& limits, Ready* m) {
 
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Trajectory* m) {
-  return Catching([&]() -> DecodeResult {
-    Message msg;
-    if (auto r = msg.Unpack(data, size, limits); !r) return r;
-    if (auto r = CheckCommon(msg.fields(), "trajectory", limits, expect, &m->run, &m->env); !r) {
-      return r;
-    }
-    return DecodeTrajectory(msg.fields(), limits, expect, m);
+  return Unpacked(data, size, limits, [&](const Fields& f) -> DecodeResult {
+    if (auto r = CheckCommon(f, "trajectory", limits, expect, &m->run, &m->env); !r) return r;
+    return DecodeTrajectory(f, limits, expect, m);
   });
 }
 
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     ActorMessage* m) {
-  return Catching([&]() -> DecodeResult {
-    Message msg;
-    if (auto r = msg.Unpack(data, size, limits); !r) return r;
-    const Fields& f = msg.fields();
+  return Unpacked(data, size, limits, [&](const Fields& f) -> DecodeResult {
     std::string type, run, env;
     if (auto r =
             CheckCommon(f, "ready|trajectory", limits, expect, &run, &env, kProtocolVersion, &type);
@@ -448,10 +445,7 @@ DecodeResult Decode(const void* data, size_t size, const Limits& limits, const E
 
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Grant* m) {
-  return Catching([&]() -> DecodeResult {
-    Message msg;
-    if (auto r = msg.Unpack(data, size, limits); !r) return r;
-    const Fields& f = msg.fields();
+  return Unpacked(data, size, limits, [&](const Fields& f) -> DecodeResult {
     if (auto r = CheckCommon(f, "grant", limits, expect, &m->run, &m->env); !r) return r;
     return f.Uint("policy_version", &m->policy_version);
   });
@@ -479,10 +473,7 @@ void Encode(const Grant& m, std::vector<char>* out) {
 
 DecodeResult Decode(const void* data, size_t size, const Limits& limits, const Expect& expect,
                     Weights* m) {
-  return Catching([&]() -> DecodeResult {
-    Message msg;
-    if (auto r = msg.Unpack(data, size, limits); !r) return r;
-    const Fields& f = msg.fields();
+  return Unpacked(data, size, limits, [&](const Fields& f) -> DecodeResult {
     if (auto r =
             CheckCommon(f, "weights", limits, expect, &m->run, &m->env, kOldestWeightsProtocol);
         !r) {

@@ -129,13 +129,19 @@ class Forwarder {
   std::thread thread_;
 };
 
-TEST(Liveness, HeartbeatsDropASilentPeerAndTheClientRedialsWhenItSpeaksAgain) {
+// Heartbeats every 0.1 s, a peer silent for 0.5 s dropped, re-dials within 0.2 s.
+ZmqConfig FastHeartbeats() {
   ZmqConfig config;
   config.heartbeat_ivl_ms = 100;
   config.heartbeat_timeout_ms = 500;
   config.heartbeat_ttl_ms = 1000;
   config.reconnect_ivl_ms = 50;
   config.reconnect_ivl_max_ms = 200;
+  return config;
+}
+
+TEST(Liveness, HeartbeatsDropASilentPeerAndTheClientRedialsWhenItSpeaksAgain) {
+  const ZmqConfig config = FastHeartbeats();
   zmq::context_t ctx(1);
   const int port = FreePort();
   zmq::socket_t pub = MakeWeightsPub(ctx, Endpoint("127.0.0.1", port), config);
@@ -172,12 +178,7 @@ TEST(Liveness, HeartbeatsDropASilentPeerAndTheClientRedialsWhenItSpeaksAgain) {
 // and its re-dial is a new connection, which the ROUTER knows under a new routing id. A
 // grant held on the old connection is therefore void: why the actor counts its connections.
 TEST(Liveness, DealerDropsASilentRouterAndComesBackAsANewPeer) {
-  ZmqConfig config;
-  config.heartbeat_ivl_ms = 100;
-  config.heartbeat_timeout_ms = 500;
-  config.heartbeat_ttl_ms = 1000;
-  config.reconnect_ivl_ms = 50;
-  config.reconnect_ivl_max_ms = 200;
+  const ZmqConfig config = FastHeartbeats();
   zmq::context_t ctx(1);
   const int port = FreePort();
   zmq::socket_t router = MakeTrajectoryRouter(ctx, Endpoint("127.0.0.1", port), config);
