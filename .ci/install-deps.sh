@@ -48,12 +48,16 @@ fi
 
 [ "$tests" -eq 1 ] || exit 0
 
-# The Kubernetes schema packages, exactly as locked; npm writes node_modules/.package-lock.json
-# on install, so one newer than the lock file means they are in place.
-k8s="$(cd "$(dirname "$0")/.." && pwd)/tests/deploy/k8s"
-if [ ! "$k8s/node_modules/.package-lock.json" -nt "$k8s/package-lock.json" ]; then
-  npm ci --prefix "$k8s" --no-audit --no-fund --loglevel=error
-fi
+# The node packages of the manifest checks (Kubernetes schemas) and of the dashboard check
+# (Grafana's schema types, TypeScript, Prometheus' PromQL parser), exactly as locked; npm writes
+# node_modules/.package-lock.json on install, so one newer than the lock file means they are in
+# place.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for dir in "$root/tests/deploy/k8s" "$root/tests/dashboards"; do
+  if [ ! "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
 
 # kubectl renders the kustomize overlays. Debian 12 ships none new enough (its
 # kubernetes-client 1.20 predates kustomize Components): take it from the Kubernetes

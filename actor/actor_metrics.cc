@@ -2,18 +2,9 @@
 
 #include <string>
 
+#include "common/episode_buckets.h"
+
 namespace hoverslam {
-namespace {
-
-prometheus::Histogram::BucketBoundaries ReturnBuckets() {
-  return {-200, -150, -100, -50, -25, 0, 25, 50, 100, 125, 150, 175, 200};
-}
-
-prometheus::Histogram::BucketBoundaries LengthBuckets() {
-  return {60, 120, 240, 360, 480, 600, 720, 900, 1200, 1800};
-}
-
-}  // namespace
 
 const char* ChannelName(Channel channel) {
   return channel == Channel::kTrajectories ? "trajectories" : "weights";
@@ -22,9 +13,9 @@ const char* ChannelName(Channel channel) {
 ActorMetrics::ActorMetrics(MetricsServer& m)
     : env_steps(m.Counter("hoverslam_actor_env_steps_total", "Env steps taken (all envs).")),
       episode_return(m.Histogram("hoverslam_actor_episode_return",
-                                 "Undiscounted return of ended episodes.", ReturnBuckets())),
+                                 "Undiscounted return of ended episodes.", EpisodeReturnBuckets())),
       episode_length(m.Histogram("hoverslam_actor_episode_length_steps",
-                                 "Length of ended episodes in env steps.", LengthBuckets())),
+                                 "Length of ended episodes in env steps.", EpisodeLengthBuckets())),
       policy_version(m.Gauge("hoverslam_actor_policy_version", "Version of the weights in use.")),
       num_envs(m.Gauge("hoverslam_actor_num_envs", "Envs stepped by this actor.")),
       trajectories_sent(

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "actor/actor.h"
+#include "common/build_info.h"
 #include "common/cli.h"
 #include "common/rng.h"
 
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   try {
     config.Validate();
     MetricsServer metrics(config.metrics_port, config.health_timeout_s, config.metrics_bind);
+    RegisterBuildInfo(metrics, "actor");
     Actor actor(config, metrics);
     actor.Run(g_stop);
   } catch (const std::exception& e) {

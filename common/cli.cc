@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "common/build_info.h"
+
 namespace hoverslam {
 
 std::string EnvVarName(const std::string& flag) {
@@ -73,6 +75,11 @@ void AddHealthFlag(CLI::App& app, double* timeout_s) {
 int ParseFlags(CLI::App& app, int argc, char** argv) {
   bool list_env = false;
   app.add_flag("--list-env", list_env, "print every HOVERSLAM_* variable read, then exit");
+  const BuildInfo build = ThisBuild();
+  const std::string binary = argc > 0 ? std::string(argv[0]) : "hoverslam";
+  app.set_version_flag("--version", binary.substr(binary.rfind('/') + 1) + " " + build.version +
+                                        " (commit " + build.commit + ", wire protocol " +
+                                        std::to_string(build.protocol) + ")");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -68,7 +68,9 @@ MetricsServer::~MetricsServer() {
 }
 
 std::string MetricsServer::Scrape() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (prometheus::MetricFamily& f : process_.Collect()) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 void MetricsServer::Serve() {

@@ -18,10 +18,12 @@
 #include <thread>
 
 #include "common/health.h"
+#include "common/process_metrics.h"
 
 namespace hoverslam {
 
-// Thread-safe (prometheus-cpp metrics are). Serves /metrics and /healthz on
+// Thread-safe (prometheus-cpp metrics are). Serves /metrics, with the process_* metrics
+// of this process (common/process_metrics.h) added to every scrape, and /healthz on
 // bind:port (port 0: not served; bind "*" or "" is every IPv4 interface, else an
 // IPv4/IPv6 address or a host name, e.g. 127.0.0.1 to keep metrics off the network);
 // throws std::runtime_error naming the address if it cannot listen. /healthz answers
@@ -52,6 +54,7 @@ class MetricsServer {
   void Answer(int client) const;
 
   std::shared_ptr<prometheus::Registry> registry_;
+  ProcessCollector process_;
   Heartbeat heartbeat_;
   double health_timeout_s_;
   int listen_fd_ = -1;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/build_info.h"
 #include "common/cli.h"
 #include "eval/evaluate.h"
 #include "eval/render_gif.h"
@@ -55,6 +56,7 @@ int RunWatch(const Flags& flags, const WatchConfig& watch, const EvalConfig& con
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   MetricsServer metrics(flags.metrics_port, flags.health_timeout_s, flags.metrics_bind);
+  RegisterBuildInfo(metrics, "evaluator");
   Watch(watch, config, metrics, g_stop);
   return 0;
 }

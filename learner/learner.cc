@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "common/build_info.h"
 #include "common/zap_authenticator.h"
 #include "learner/checkpoint.h"
 #include "learner/publisher.h"
@@ -19,6 +20,10 @@ constexpr int kObsDim = 6, kActDim = 2;  // the rocket task
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 torch::Device ResolveDevice(const std::string& name) {
@@ -41,6 +46,20 @@ std::string BindEndpoint(const std::string& explicit_endpoint, const std::string
   return explicit_endpoint.empty() ? Endpoint(bind, port) : explicit_endpoint;
 }
 
+// Adds the time from construction to destruction to a phase's counter.
+class Phase {
+ public:
+  Phase(LearnerMetrics* metrics, UpdatePhase phase)
+      : counter_(metrics->phase_seconds[static_cast<size_t>(phase)]), started_(Now()) {}
+  ~Phase() { counter_->Increment(Now() - started_); }
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
+
+ private:
+  prometheus::Counter* counter_;
+  double started_;
+};
+
 }  // namespace
 
 struct Learner::Impl {
@@ -52,6 +71,9 @@ struct Learner::Impl {
   // Made after the restore, so the first scrape already shows the restored version.
   std::unique_ptr<MetricsServer> metrics_server;
   std::unique_ptr<LearnerMetrics> metrics;
+  // When the newest state on disk was written (or restored: then it is the state trained
+  // on). Null when checkpoints are off, so no series claims an age it does not have.
+  prometheus::Gauge* last_checkpoint_time = nullptr;
   zmq::context_t ctx{1};
   std::unique_ptr<ZapAuthenticator> zap;  // CURVE: before the sockets it guards; null if off
   TrajectoryQueue queue;
@@ -70,8 +92,16 @@ struct Learner::Impl {
     Restore();
     metrics_server =
         std::make_unique<MetricsServer>(c.metrics_port, c.health_timeout_s, c.metrics_bind);
-    metrics = std::make_unique<LearnerMetrics>(*metrics_server);
+    RegisterBuildInfo(*metrics_server, "learner");
+    metrics = std::make_unique<LearnerMetrics>(*metrics_server, c.max_policy_lag);
     metrics->policy_version.Set(static_cast<double>(state.version));
+    if (!c.checkpoint_dir.empty()) {
+      last_checkpoint_time = &metrics_server->Gauge(
+          "hoverslam_learner_last_checkpoint_timestamp_seconds",
+          "Unix time of the newest checkpoint written; the learner's start until its first "
+          "(a restored state is on disk already).");
+      last_checkpoint_time->Set(UnixNow());
+    }
     zap = MakeZapAuthenticator(ctx, c.curve, *metrics_server, "hoverslam_learner");
     ReceiverOptions options;
     options.endpoint = BindEndpoint(c.trajectory_endpoint, c.bind, c.trajectory_port);
@@ -123,6 +153,7 @@ struct Learner::Impl {
   // Publishes the trainer's weights as state.version, unless actors would refuse them or
   // the version cannot first be reserved; returns whether it did.
   bool PublishWeights() {
+    const Phase phase(metrics.get(), UpdatePhase::kPublish);
     std::vector<char> bytes;
     wire::Encode(trainer->Export(state.version, state.run, config.env), &bytes);
     // The trainer never keeps a state that fails this; checked as actors will check it.
@@ -150,6 +181,7 @@ struct Learner::Impl {
 
   void Checkpoint() {
     if (config.checkpoint_dir.empty() || last_checkpoint == state.version) return;
+    const Phase phase(metrics.get(), UpdatePhase::kCheckpoint);
     if (std::optional<std::string> problem = trainer->Problem()) {
       metrics->checkpoint_failures.Increment();
       spdlog::error("not checkpointing version {}: {}", state.version, *problem);
@@ -162,6 +194,7 @@ struct Learner::Impl {
           SaveCheckpoint(config.checkpoint_dir, *trainer, state, config.keep_checkpoints);
       last_checkpoint = state.version;
       metrics->checkpoints_written.Increment();
+      last_checkpoint_time->Set(UnixNow());
       spdlog::info("checkpoint {}", path);
     } catch (const std::exception& e) {
       metrics->checkpoint_failures.Increment();
@@ -184,7 +217,9 @@ struct Learner::Impl {
       BeatIfServing();
       const double waited_from = Now();
       std::optional<wire::Trajectory> t = queue.Pop(std::chrono::milliseconds(100));
-      metrics->wait_seconds.Increment(Now() - waited_from);
+      const double waited = Now() - waited_from;
+      metrics->wait_seconds.Increment(waited);
+      metrics->phase_seconds[static_cast<size_t>(UpdatePhase::kWait)]->Increment(waited);
       metrics->queue_depth.Set(static_cast<double>(queue.size()));
       metrics->actors_seen.Set(receiver->ActorsSeen(60.0));
       if (!t) continue;
@@ -256,6 +291,9 @@ struct Learner::Impl {
       const double seconds = Now() - t0;
       BeatIfServing();
       metrics->update_duration.Observe(seconds);
+      metrics->phase_seconds[static_cast<size_t>(UpdatePhase::kBatch)]->Increment(s.batch_seconds);
+      metrics->phase_seconds[static_cast<size_t>(UpdatePhase::kOptimise)]->Increment(
+          std::max(0.0, seconds - s.batch_seconds));
       metrics->skipped_minibatches.Increment(s.skipped_minibatches);
       if (s.rejected) {
         metrics->rejected_updates.Increment();

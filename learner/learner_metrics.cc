@@ -2,9 +2,38 @@
 
 #include <string>
 
+#include "common/episode_buckets.h"
+
 namespace hoverslam::learner {
 
-LearnerMetrics::LearnerMetrics(MetricsServer& m)
+const char* UpdatePhaseName(UpdatePhase phase) {
+  switch (phase) {
+    case UpdatePhase::kWait:
+      return "wait";
+    case UpdatePhase::kBatch:
+      return "batch";
+    case UpdatePhase::kOptimise:
+      return "optimise";
+    case UpdatePhase::kPublish:
+      return "publish";
+    case UpdatePhase::kCheckpoint:
+      return "checkpoint";
+    case UpdatePhase::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+prometheus::Histogram::BucketBoundaries PolicyLagBuckets(uint64_t max_policy_lag) {
+  prometheus::Histogram::BucketBoundaries buckets;
+  for (uint64_t lag = 0; lag < max_policy_lag; lag = lag < 8 ? lag + 1 : 2 * lag) {
+    buckets.push_back(static_cast<double>(lag));
+  }
+  buckets.push_back(static_cast<double>(max_policy_lag));
+  return buckets;
+}
+
+LearnerMetrics::LearnerMetrics(MetricsServer& m, uint64_t max_lag)
     : transitions_received(m.Counter("hoverslam_learner_transitions_received_total",
                                      "Transitions in accepted trajectories.")),
       trajectories_received(m.Counter("hoverslam_learner_trajectories_received_total",
@@ -13,11 +42,14 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
       policy_lag(m.Histogram("hoverslam_learner_policy_lag",
                              "Learner version minus the version that collected the data, per "
                              "trajectory trained on.",
-                             {0, 1, 2, 3, 4, 6, 8, 16})),
+                             PolicyLagBuckets(max_lag))),
+      max_policy_lag(m.Gauge("hoverslam_learner_max_policy_lag",
+                             "Largest policy lag accepted (--max-policy-lag); older data is "
+                             "rejected as stale.")),
       queue_depth(m.Gauge("hoverslam_learner_queue_depth", "Trajectories waiting to be trained.")),
       update_duration(m.Histogram("hoverslam_learner_update_duration_seconds",
                                   "Wall time of one PPO update (all epochs).",
-                                  {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30})),
+                                  {0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10})),
       pg_loss(m.Gauge("hoverslam_learner_pg_loss", "Clipped surrogate loss, last update.")),
       v_loss(m.Gauge("hoverslam_learner_v_loss", "Value loss, last update.")),
       entropy(m.Gauge("hoverslam_learner_entropy", "Policy entropy, last update.")),
@@ -61,7 +93,13 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m)
                                 "ahead of training.")),
       episode_return(m.Histogram("hoverslam_learner_episode_return",
                                  "Return of episodes reported in accepted trajectories.",
-                                 {-200, -100, -50, 0, 50, 100, 150, 200})) {
+                                 EpisodeReturnBuckets())) {
+  max_policy_lag.Set(static_cast<double>(max_lag));
+  phase_seconds = CountersByEnum<UpdatePhase>(
+      m, "hoverslam_learner_update_phase_seconds_total",
+      "Seconds the PPO loop spent in each phase: waiting for data, building the batch (values, "
+      "GAE), optimising, publishing weights, checkpointing.",
+      "phase", UpdatePhaseName);
   rejected = CountersByReason(m, "hoverslam_learner_rejected_total",
                               "Messages from actors rejected, by reason.");
   episodes = CountersByOutcome(m, "hoverslam_learner_episodes_total",

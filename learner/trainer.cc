@@ -1,5 +1,6 @@
 #include "learner/trainer.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -145,12 +146,15 @@ UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
 }
 
 UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
+  const auto started = std::chrono::steady_clock::now();
   Batch batch = BuildBatch(messages);
   const int64_t size = batch.obs.size(0);
   UpdateStats stats;
   stats.transitions = size;
-  stats.explained_var = ExplainedVariance(batch.values, batch.returns);
+  stats.explained_var = ExplainedVariance(batch.values, batch.returns);  // waits for the device
   if (config_.normalize_advantages) batch.advantages = NormalizeAdvantages(batch.advantages);
+  stats.batch_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
   int& updates = stats.applied_minibatches;

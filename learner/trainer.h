@@ -24,6 +24,7 @@ struct UpdateStats {
   int applied_minibatches = 0;  // optimiser steps taken
   int skipped_minibatches = 0;  // not stepped: non-finite loss, or gradient norm non-finite or
                                 // above max_grad_norm_skip
+  double batch_seconds = 0;     // building the batch: values, GAE, advantages
   bool rejected = false;        // nothing of the batch kept: the trainer is as it was before
   std::string rejected_why;     // why, when rejected
 };
