@@ -29,9 +29,13 @@ done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# Shown by hoverslam_build_info{commit}; "-dirty" when the tree has uncommitted changes.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+[ "$commit" = unknown ] || git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 for t in "${targets[@]}"; do
   image="${registry}hoverslam-${t}:${tag}"
   start=$(date +%s)
-  "$engine" build -f "deploy/images/${t}.Containerfile" -t "$image" "${extra[@]}" .
+  "$engine" build -f "deploy/images/${t}.Containerfile" -t "$image" \
+    --build-arg "HOVERSLAM_COMMIT=$commit" "${extra[@]}" .
   echo "build.sh: $image built in $(( $(date +%s) - start )) s"
 done

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -322,6 +323,56 @@ TEST(LearnerIntegration, TrainsCountsRejectionsAndResumesFromCheckpoint) {
   ASSERT_TRUE(again.AwaitWeights(30)) << "see " << log << ".2";
   EXPECT_EQ(again.weights().policy_version, saved);
   EXPECT_EQ(again.weights().run, run);
+  learner->Signal(SIGTERM);
+  EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// What a dashboard reads off the learner: where the loop's time goes, how old the newest
+// checkpoint is, lag buckets that end at the limit, the build, and the process itself.
+TEST(LearnerIntegration, ExportsPhasesCheckpointAgeAndBuild) {
+  const Ports ports;
+  const std::string dir = ::testing::TempDir() + "learner_phases_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log = dir + ".log";
+  const double started = UnixNow();
+  auto learner = StartLearner(ports, dir, log, {"--checkpoint-every", "2"});
+  FakeActors actors(ports);
+  ASSERT_TRUE(actors.AwaitWeights(30)) << "see " << log;
+  const std::string first = Metrics(ports.metrics);
+  // No checkpoint yet: the age counts from the learner's start.
+  const double at_start = MetricValue(first, "hoverslam_learner_last_checkpoint_timestamp_seconds");
+  EXPECT_GE(at_start, std::floor(started));
+  EXPECT_LE(at_start, UnixNow());
+
+  uint64_t seed = 1;
+  ASSERT_TRUE(TrainPast(actors, 4, &seed)) << "see " << log;  // checkpoints at 2 and 4
+  const std::string m = Metrics(ports.metrics);
+  EXPECT_GT(MetricValue(m, "hoverslam_learner_last_checkpoint_timestamp_seconds"), at_start);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_checkpoints_written_total"), 2);
+  for (const char* phase : {"wait", "batch", "optimise", "publish", "checkpoint"}) {
+    EXPECT_GT(MetricValue(m, std::string("hoverslam_learner_update_phase_seconds_total{phase=\"") +
+                                 phase + "\"}"),
+              0)
+        << phase;
+  }
+  // Waiting is booked in both counters, the same seconds.
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_update_phase_seconds_total{phase=\"wait\"}"),
+            MetricValue(m, "hoverslam_learner_wait_seconds_total"));
+  // --max-policy-lag 1: buckets 0 and 1, then +Inf; nothing older is ever accepted.
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_max_policy_lag"), 1);
+  EXPECT_GE(MetricValue(m, "hoverslam_learner_policy_lag_bucket{le=\"1\"}"), 1);
+  EXPECT_EQ(MetricValue(m, "hoverslam_learner_policy_lag_bucket{le=\"1\"}"),
+            MetricValue(m, "hoverslam_learner_policy_lag_bucket{le=\"+Inf\"}"));
+  EXPECT_EQ(m.find("hoverslam_learner_policy_lag_bucket{le=\"2\"}"), std::string::npos);
+  EXPECT_NE(m.find("hoverslam_build_info{binary=\"learner\","), std::string::npos);
+  const double process_start = MetricValue(m, "process_start_time_seconds");
+  EXPECT_GE(process_start, std::floor(started) - 1);
+  EXPECT_LE(process_start, UnixNow());
+  EXPECT_GT(MetricValue(m, "process_resident_memory_bytes"), 10e6);  // LibTorch alone is more
   learner->Signal(SIGTERM);
   EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
 }

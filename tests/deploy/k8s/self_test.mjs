@@ -12,6 +12,7 @@ const evaluator = (o) => container(o, "Deployment", "hoverslam-evaluator");
 const scaled = (o) => find(o, "ScaledObject", "hoverslam-actor");
 const trigger = (o) => scaled(o).spec.triggers[0];
 const ruleGroup = (o) => find(o, "PrometheusRule", "hoverslam-scaling").spec.groups[0];
+const alertGroup = (o) => find(o, "PrometheusRule", "hoverslam-alerts").spec.groups[0];
 
 // [description, group expected to fail, text the failure must contain, mutation], on the gpu overlay
 const CASES = [
@@ -49,6 +50,7 @@ const CASES = [
   ["capabilities kept", "security", "capabilities do not drop ALL", (o) => { evaluator(o).securityContext.capabilities.drop = []; }],
   ["no seccomp profile", "security", "seccompProfile is not RuntimeDefault", (o) => { delete pod(o, "StatefulSet", "hoverslam-learner").securityContext.seccompProfile; }],
   ["prometheus port annotation stale", "annotations", "prometheus.io/port is 9100, its metrics port is 9101", (o) => { find(o, "Deployment", "hoverslam-actor").spec.template.metadata.annotations["prometheus.io/port"] = "9100"; }],
+  ["alerting PrometheusRule drifted from the plain file", "autoscaling", "PrometheusRule hoverslam/hoverslam-alerts: group hoverslam-alerts differs from deploy/prometheus/alerts.rules.yml at rules[2].expr", (o) => { alertGroup(o).rules[2].expr = alertGroup(o).rules[2].expr.replace("> 0.5", "> 0.6"); }],
   ["client keys mounted with subPath", "curve", "mounted with subPath", (o) => { learner(o).volumeMounts.find((m) => m.name === "curve-clients").subPath = "actor.pub"; }],
   ["key file on no Secret volume", "curve", "HOVERSLAM_CURVE_SERVER_KEY_FILE=/keys/learner.pub is on no mounted Secret volume", (o) => { actor(o).env.find((e) => e.name === "HOVERSLAM_CURVE_SERVER_KEY_FILE").value = "/keys/learner.pub"; }],
   ["evaluator without CURVE keys", "curve", "container evaluator: CURVE is on elsewhere but HOVERSLAM_CURVE_SECRET_KEY_FILE", (o) => { evaluator(o).env = evaluator(o).env.filter((e) => !e.name.startsWith("HOVERSLAM_CURVE")); }],
@@ -74,7 +76,7 @@ const AUTOSCALED_CASES = [
   ["actor Deployment keeps its replicas", "autoscaling", "Deployment hoverslam/hoverslam-actor: sets spec.replicas", (o) => { find(o, "Deployment", "hoverslam-actor").spec.replicas = 2; }],
   ["an HPA beside the ScaledObject", "autoscaling", "scaled by 2 autoscalers", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "actors", namespace: "hoverslam" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "hoverslam-actor" }, maxReplicas: 4 } })],
   ["PrometheusRule drifted from the plain file", "autoscaling", "group hoverslam-scaling differs from deploy/prometheus/scaling.rules.yml at rules[4].expr", (o) => { ruleGroup(o).rules[4].expr = ruleGroup(o).rules[4].expr.replace("0.1", "0.2"); }],
-  ["PrometheusRule group with no plain file", "autoscaling", "group hoverslam-alerts is in no deploy/prometheus", (o) => { ruleGroup(o).name = "hoverslam-alerts"; }],
+  ["PrometheusRule group with no plain file", "autoscaling", "group hoverslam-extra is in no deploy/prometheus", (o) => { ruleGroup(o).name = "hoverslam-extra"; }],
 ];
 
 export function selfTest({ renders, flags, rules, groups }) {
