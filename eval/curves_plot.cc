@@ -111,7 +111,8 @@ Axes ChooseAxes(const PanelSpec& spec, const std::vector<Line>& lines, const Rec
     y_hi = 1;
   } else if (spec.y == YRange::kFromZero) {
     y_lo = std::min(y_lo, 0.0);
-    y_hi = std::max(y_hi, 0.0);
+    // 10% above the top, so a flat line (lag 1 throughout) is not drawn on the frame.
+    y_hi = std::max(y_hi * 1.1, 0.0);
   }
   return Axes{NiceTicks(x_lo, x_hi, std::clamp(static_cast<int>(a.w / kMinTickGapX), 2, 5)),
               NiceTicks(y_lo, y_hi, std::clamp(static_cast<int>(a.h / kMinTickGapY), 2, 5))};

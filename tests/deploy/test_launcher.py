@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -397,6 +398,17 @@ class LauncherFlagsTest(unittest.TestCase):
         err = self.refused("--build-dir", str(empty))
         self.assertIn("no hoverslam-learner at", err)
         self.assertIn("build first", err)
+
+    def test_prometheus_port_is_checked(self):
+        self.assertIn("argument --prometheus-port: expected a port, got '0'",
+                      self.refused("--prometheus", "--prometheus-port", "0"))
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            err = self.refused("--build-dir", str(BUILD), "--prometheus", "--prometheus-port",
+                               str(port))
+        self.assertIn(f"--prometheus-port {port}: in use on 127.0.0.1", err)
 
     def test_gif_walker(self):
         # A 1x1 GIF89a with a 2-colour global table, a graphic control extension and two frames.
