@@ -30,7 +30,7 @@ auto Interruptible(Call&& call) -> decltype(call()) {
 
 Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
     : config_(config),
-      metrics_(metrics),
+      metrics_(metrics, config.env.max_episode_steps),
       heartbeat_(metrics.heartbeat()),
       env_(config.env, config.num_envs, config.seed),
       ctx_(1),

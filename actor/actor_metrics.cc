@@ -10,12 +10,13 @@ const char* ChannelName(Channel channel) {
   return channel == Channel::kTrajectories ? "trajectories" : "weights";
 }
 
-ActorMetrics::ActorMetrics(MetricsServer& m)
+ActorMetrics::ActorMetrics(MetricsServer& m, int max_episode_steps)
     : env_steps(m.Counter("hoverslam_actor_env_steps_total", "Env steps taken (all envs).")),
       episode_return(m.Histogram("hoverslam_actor_episode_return",
                                  "Undiscounted return of ended episodes.", EpisodeReturnBuckets())),
       episode_length(m.Histogram("hoverslam_actor_episode_length_steps",
-                                 "Length of ended episodes in env steps.", EpisodeLengthBuckets())),
+                                 "Length of ended episodes in env steps.",
+                                 EpisodeLengthBuckets(max_episode_steps))),
       policy_version(m.Gauge("hoverslam_actor_policy_version", "Version of the weights in use.")),
       num_envs(m.Gauge("hoverslam_actor_num_envs", "Envs stepped by this actor.")),
       trajectories_sent(

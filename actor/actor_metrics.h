@@ -16,7 +16,8 @@ const char* ChannelName(Channel channel);
 
 // Thread-safe (prometheus-cpp metrics are); owned by the actor loop.
 struct ActorMetrics {
-  explicit ActorMetrics(MetricsServer& server);
+  // Episode-length buckets end at the env's time limit.
+  ActorMetrics(MetricsServer& server, int max_episode_steps);
 
   prometheus::Counter& env_steps;
   prometheus::Histogram& episode_return;

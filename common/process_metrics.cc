@@ -85,7 +85,7 @@ std::optional<ProcessStats> ParseProcStat(std::string_view stat, double ticks_pe
 }
 
 std::optional<ProcessStats> ReadProcessStats() {
-  const std::optional<double> boot = BootTime();
+  static const std::optional<double> boot = BootTime();  // fixed while the machine runs
   if (!boot) return std::nullopt;
   std::optional<ProcessStats> s =
       ParseProcStat(ReadFile("/proc/self/stat"), static_cast<double>(::sysconf(_SC_CLK_TCK)),

@@ -1,5 +1,6 @@
 #include "common/zmq_sockets.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 // A draft option in libzmq 4.3's header, but Debian's library (built with drafts)
@@ -14,6 +15,7 @@ namespace {
 // Grants queued per actor: an actor holds one or two at most, so this is never reached.
 constexpr int kGrantHwm = 64;
 constexpr int kMaxGrantBytes = 4096;  // a grant is about 80 bytes; the actor takes nothing larger
+constexpr int kWeightsSendHwm = 4;    // weights messages queued per actor at the learner
 constexpr int kMaxHeartbeatTtlMs = 6553599;  // libzmq sends the TTL in deciseconds, 16 bits
 
 void SetCommon(zmq::socket_t& s, const ZmqConfig& c) {
@@ -120,7 +122,10 @@ zmq::socket_t MakeWeightsPub(zmq::context_t& ctx, const std::string& endpoint,
   zmq::socket_t s(ctx, zmq::socket_type::pub);
   SetCommon(s, config);
   SetCurveServer(s, curve);
-  s.set(zmq::sockopt::sndhwm, config.send_hwm);
+  // PUB drops the *newest* message when a peer's queue is full, and with a high-water mark of
+  // 1 libzmq counted a version sent just after another as over it: that version never
+  // arrived. Actors conflate weights, so a few queued cost nothing.
+  s.set(zmq::sockopt::sndhwm, std::max(config.send_hwm, kWeightsSendHwm));
   Bind(s, endpoint, "weights");
   return s;
 }

@@ -86,16 +86,18 @@ ROWS = [
              "throughput).", "short", f"sum({rate('hoverslam_learner_env_steps_trained_total')})"),
         stat("Policy version", "Newest policy version: one per PPO update.", "none",
              f"max({sel('hoverslam_learner_policy_version')})"),
-        stat("Actors up", "Actor processes whose /metrics the last scrape reached.", "none",
-             f"sum({sel('up')} and on (namespace, pod) {sel('hoverslam_build_info', ACTOR_BINARY)})"),
+        stat("Actors up", "Actor processes whose /metrics the last scrape reached (an actor "
+             "that stops answering counts 0, then drops out).", "none",
+             f"sum({sel('up')} and on (namespace, pod) last_over_time("
+             f"{sel('hoverslam_build_info', ACTOR_BINARY)}[{RI}]))"),
         stat("Learner balance", "Fraction of time the learner waits for data. Starved (> 50%): "
              "more actors would train faster. Saturated (< 5%): the learner is the bottleneck "
              "and idle actors are spare.", "percentunit", LEARNER_WAIT,
              mappings=[{"type": "range", "options": {"from": 0.5, "to": 1e9, "result": {
                  "text": "starved", "color": "orange", "index": 0}}},
-                       {"type": "range", "options": {"from": 0.05, "to": 0.5, "result": {
+                       {"type": "range", "options": {"from": 0.05, "to": 0.499999, "result": {
                            "text": "balanced", "color": "green", "index": 1}}},
-                       {"type": "range", "options": {"from": -1e9, "to": 0.05, "result": {
+                       {"type": "range", "options": {"from": -1e9, "to": 0.049999, "result": {
                            "text": "saturated", "color": "blue", "index": 2}}}]),
         ts("Success rate", "Held-out evaluation success (newest and best) and the training "
            "landing rate.", "percentunit",
@@ -116,7 +118,7 @@ ROWS = [
              "touchdown speed")], min=0, w=8),
         ts("Time since evaluation", "Seconds since the evaluator last finished an "
            "evaluation; it evaluates the newest weights every --every-s.", "s",
-           [(f"time() - max({sel('hoverslam_eval_last_evaluation_timestamp_seconds')})",
+           [(f"time() - (max({sel('hoverslam_eval_last_evaluation_timestamp_seconds')}) > 0)",
              "since evaluation")], min=0, w=8),
     ]),
     ("Data flow", [
@@ -149,29 +151,35 @@ ROWS = [
     ]),
     ("Staleness", [
         ts("Policy lag", "Learner version minus the version that collected each trajectory "
-           "trained on: p50, p90 and the upper bound of the largest bucket seen. Credit flow "
-           "holds it at 1.", "none",
+           "trained on, against the largest accepted (--max-policy-lag). Buckets are whole "
+           "lags, and quantiles interpolate inside them: with credit flow every trajectory is "
+           "at lag 1, which reads p50 0.5, p90 0.9 and max 1.", "none",
            [(quantile(0.5, "hoverslam_learner_policy_lag"), "p50"),
             (quantile(0.9, "hoverslam_learner_policy_lag"), "p90"),
             (quantile(1, "hoverslam_learner_policy_lag"), "max"),
             (f"max({sel('hoverslam_learner_max_policy_lag')})", "limit")], min=0, w=8),
         heatmap("Policy lag distribution", "Trajectories trained on per lag bucket.", "none",
                 "hoverslam_learner_policy_lag") | {"w": 8},
-        ts("Rejections", "Messages refused, by reason: learner-side trajectories and actors' "
-           "grants and weights. Any sustained rate needs a look (README: wire protocol).", "cps",
+        ts("Rejections", "Messages refused, by reason: learner-side trajectories, actors' "
+           "grants and weights, the evaluator's weights. Any sustained rate needs a look "
+           "(README: Wire protocol, Rejection).", "cps",
            [(f"sum by (reason) ({rate('hoverslam_learner_rejected_total')}) > 0",
              "learner {{reason}}"),
             (f"sum by (reason) ({rate('hoverslam_actor_grants_rejected_total')}) > 0",
              "actor grants {{reason}}"),
             (f"sum by (reason) ({rate('hoverslam_actor_weights_rejected_total')}) > 0",
              "actor weights {{reason}}"),
+            (f"sum by (reason) ({rate('hoverslam_eval_weights_rejected_total')}) > 0",
+             "evaluator weights {{reason}}"),
             (f"sum({rate('hoverslam_learner_rejected_total')})", "total")], min=0, w=8),
-        ts("Auth failures", "CURVE handshakes refused, by reason, as the learner and the "
-           "actors see them.", "cps",
+        ts("Auth failures", "CURVE handshakes refused, by reason, as the learner, the actors "
+           "and the evaluator see them.", "cps",
            [(f"sum by (reason) ({rate('hoverslam_learner_auth_failures_total')})",
              "learner {{reason}}"),
             (f"sum by (channel, reason) ({rate('hoverslam_actor_auth_failures_total')})",
-             "actor {{channel}} {{reason}}")], min=0, w=12),
+             "actor {{channel}} {{reason}}"),
+            (f"sum by (reason) ({rate('hoverslam_eval_auth_failures_total')})",
+             "evaluator {{reason}}")], min=0, w=12),
         ts("Grants expired and rollouts discarded", "Grants unanswered in time (an actor "
            "vanished or stalled) and rollouts dropped because their learner went away.", "cps",
            [(f"sum({rate('hoverslam_learner_credits_expired_total')})", "grants expired"),
@@ -335,12 +343,16 @@ def layout():
     return panels
 
 
-def variable(name, label, query, refresh_on_time=2):
-    return {"name": name, "label": label, "type": "query", "datasource": DATASOURCE,
-            "query": {"query": query, "refId": f"{name}-variable"},
-            "refresh": refresh_on_time, "includeAll": True, "allValue": ".*", "multi": True,
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-            "sort": 1, "hide": 0, "options": [], "regex": ""}
+def variable(name, label, query, many):
+    """A query variable. One run per namespace and panels that add up over pods, so namespace
+    is single-select; pod is multi-select, its All the listed pods (no allValue: ".*" would
+    also match other workloads' process_* series in the namespace)."""
+    current = {"selected": True, "text": ["All"], "value": ["$__all"]} if many else {}
+    v = {"name": name, "label": label, "type": "query", "datasource": DATASOURCE,
+         "query": {"query": query, "refId": f"{name}-variable"},
+         "refresh": 2, "includeAll": many, "multi": many,
+         "sort": 1, "hide": 0, "options": [], "regex": ""}
+    return v | ({"current": current} if current else {})
 
 
 def dashboard():
@@ -369,9 +381,11 @@ def dashboard():
             {"name": "datasource", "label": "Data source", "type": "datasource",
              "query": "prometheus", "hide": 0, "includeAll": False,
              "multi": False, "options": [], "refresh": 1, "regex": ""},
-            variable("namespace", "Namespace", "label_values(hoverslam_build_info, namespace)"),
+            variable("namespace", "Namespace", "label_values(hoverslam_build_info, namespace)",
+                     many=False),
             variable("pod", "Pod",
-                     'label_values(hoverslam_build_info{namespace=~"$namespace"}, pod)'),
+                     'label_values(hoverslam_build_info{namespace=~"$namespace"}, pod)',
+                     many=True),
         ]},
         "panels": layout(),
     }

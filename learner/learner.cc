@@ -46,14 +46,15 @@ std::string BindEndpoint(const std::string& explicit_endpoint, const std::string
   return explicit_endpoint.empty() ? Endpoint(bind, port) : explicit_endpoint;
 }
 
-// Adds the time from construction to destruction to a phase's counter.
-class Phase {
+// Adds the time from construction to destruction to a phase's counter. Not thread-safe: one
+// scope on one thread.
+class PhaseTimer {
  public:
-  Phase(LearnerMetrics* metrics, UpdatePhase phase)
+  PhaseTimer(LearnerMetrics* metrics, UpdatePhase phase)
       : counter_(metrics->phase_seconds[static_cast<size_t>(phase)]), started_(Now()) {}
-  ~Phase() { counter_->Increment(Now() - started_); }
-  Phase(const Phase&) = delete;
-  Phase& operator=(const Phase&) = delete;
+  ~PhaseTimer() { counter_->Increment(Now() - started_); }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
 
  private:
   prometheus::Counter* counter_;
@@ -71,8 +72,9 @@ struct Learner::Impl {
   // Made after the restore, so the first scrape already shows the restored version.
   std::unique_ptr<MetricsServer> metrics_server;
   std::unique_ptr<LearnerMetrics> metrics;
-  // When the newest state on disk was written (or restored: then it is the state trained
-  // on). Null when checkpoints are off, so no series claims an age it does not have.
+  // Unix time of the newest checkpoint written; the learner's start until the first (a
+  // restored state is on disk already). Null when checkpoints are off, so no series claims an
+  // age it does not have.
   prometheus::Gauge* last_checkpoint_time = nullptr;
   zmq::context_t ctx{1};
   std::unique_ptr<ZapAuthenticator> zap;  // CURVE: before the sockets it guards; null if off
@@ -153,7 +155,7 @@ struct Learner::Impl {
   // Publishes the trainer's weights as state.version, unless actors would refuse them or
   // the version cannot first be reserved; returns whether it did.
   bool PublishWeights() {
-    const Phase phase(metrics.get(), UpdatePhase::kPublish);
+    const PhaseTimer timer(metrics.get(), UpdatePhase::kPublish);
     std::vector<char> bytes;
     wire::Encode(trainer->Export(state.version, state.run, config.env), &bytes);
     // The trainer never keeps a state that fails this; checked as actors will check it.
@@ -181,7 +183,7 @@ struct Learner::Impl {
 
   void Checkpoint() {
     if (config.checkpoint_dir.empty() || last_checkpoint == state.version) return;
-    const Phase phase(metrics.get(), UpdatePhase::kCheckpoint);
+    const PhaseTimer timer(metrics.get(), UpdatePhase::kCheckpoint);
     if (std::optional<std::string> problem = trainer->Problem()) {
       metrics->checkpoint_failures.Increment();
       spdlog::error("not checkpointing version {}: {}", state.version, *problem);

@@ -23,6 +23,7 @@ void LearnerConfig::Validate() const {
           "--device must be auto, cpu or cuda");
   Require(threads >= 0, "--threads must be >= 0");
   Require(batch_transitions > 0, "--batch-transitions must be > 0");
+  Require(max_policy_lag <= kMaxPolicyLagLimit, "--max-policy-lag must be <= 1000000");
   Require(queue_capacity > 0, "--queue-capacity must be > 0");
   Require(grant_timeout_s > 0, "--grant-timeout must be > 0");
   Require(checkpoint_every > 0, "--checkpoint-every must be > 0");

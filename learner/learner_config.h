@@ -12,6 +12,8 @@
 
 namespace hoverslam::learner {
 
+inline constexpr uint64_t kMaxPolicyLagLimit = 1000000;  // far beyond any useful lag
+
 struct LearnerConfig {
   std::string bind = "*";                            // interface the sockets bind to (* = all)
   int trajectory_port = kTrajectoryPort;             // ROUTER, actors connect (DEALER)

@@ -20,7 +20,9 @@ Publisher::~Publisher() {
   }
   wake_.notify_all();
   thread_.join();
-  pub_.set(zmq::sockopt::linger, 0);
+  // Long enough to flush the last version to connected actors, short enough that a stuck
+  // one cannot hold up shutdown.
+  pub_.set(zmq::sockopt::linger, kFinalFlushMs);
 }
 
 void Publisher::Publish(std::vector<char> message) {
@@ -37,7 +39,10 @@ void Publisher::Loop() {
   const auto period = std::chrono::duration<double>(republish_s_);
   while (!stop_) {
     wake_.wait_for(lock, period, [&] { return stop_ || fresh_; });
-    if (stop_) break;
+    // A version published just before stopping (the learner's last, at --max-versions) is
+    // still sent once: otherwise nobody ever sees it.
+    if (stop_ && !fresh_) break;
+    const bool last = stop_;
     fresh_ = false;
     if (latest_.empty()) continue;
     // PUB never blocks: a slow subscriber just misses a copy, and CONFLATE on the
@@ -49,6 +54,7 @@ void Publisher::Loop() {
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) spdlog::error("weights publish failed: {}", e.what());
     }
+    if (last) break;
   }
 }
 

@@ -21,6 +21,8 @@ namespace hoverslam::learner {
 // publisher's own thread.
 class Publisher {
  public:
+  static constexpr int kFinalFlushMs = 500;  // linger at close: the last version's send
+
   Publisher(zmq::context_t& ctx, const std::string& endpoint, const ZmqConfig& zmq,
             double republish_s, LearnerMetrics* metrics, const CurveServer& curve = {});
   ~Publisher();

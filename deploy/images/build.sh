@@ -29,9 +29,10 @@ done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-# Shown by hoverslam_build_info{commit}; "-dirty" when the tree has uncommitted changes.
+# Shown by hoverslam_build_info{commit}; "-dirty" when the tree has changes or untracked files
+# (they go into the image's build context).
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-[ "$commit" = unknown ] || git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+[ "$commit" = unknown ] || [ -z "$(git status --porcelain 2>/dev/null)" ] || commit="$commit-dirty"
 for t in "${targets[@]}"; do
   image="${registry}hoverslam-${t}:${tag}"
   start=$(date +%s)

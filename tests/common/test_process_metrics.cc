@@ -15,6 +15,7 @@
 #include "common/build_info.h"
 #include "common/metrics.h"
 #include "common/process_metrics.h"
+#include "common/protocol.h"
 
 namespace hoverslam {
 namespace {
@@ -114,9 +115,10 @@ TEST(BuildInfo, IsOneSeriesNamingTheBinaryAndTheBuild) {
   const BuildInfo build = ThisBuild();
   EXPECT_EQ(build.version, HOVERSLAM_TEST_PROJECT_VERSION);
   EXPECT_FALSE(build.commit.empty());
-  EXPECT_EQ(build.protocol, 2);
+  EXPECT_EQ(build.protocol, static_cast<int>(wire::kProtocolVersion));
   const std::string expected = "hoverslam_build_info{binary=\"actor\",commit=\"" + build.commit +
-                               "\",protocol=\"2\",version=\"" + build.version + "\"} 1";
+                               "\",protocol=\"" + std::to_string(wire::kProtocolVersion) +
+                               "\",version=\"" + build.version + "\"} 1";
   EXPECT_NE(server.Scrape().find(expected), std::string::npos) << server.Scrape();
 }
 

@@ -151,8 +151,10 @@ export function panels({ dashboard }) {
   return f;
 }
 
-// The variables every query leans on: the Prometheus datasource, then namespace and pod
-// (multi-select, All matching every value), pod listed for the chosen namespaces.
+// The variables every query leans on: the Prometheus datasource, then namespace and pod, pod
+// listed for the chosen namespace. One run per namespace and panels that add up over pods, so
+// namespace is single-select (two runs would add up); pod is multi-select, and its All is the
+// listed pods (no allValue: a ".*" would also match other workloads' process_* series).
 export function templating({ dashboard }) {
   const f = [];
   const list = Array.isArray(dashboard?.templating?.list) ? dashboard.templating.list : [];
@@ -175,8 +177,13 @@ export function templating({ dashboard }) {
     const label = `variable ${JSON.stringify(name)}`;
     if (v.type !== "query") f.push(`${label}: type ${JSON.stringify(v.type)} is not "query"`);
     if (!sameDatasource(v.datasource)) f.push(`${label}: datasource ${JSON.stringify(v.datasource)} is not ${JSON.stringify(DATASOURCE)}`);
-    if (v.includeAll !== true || v.allValue !== ".*") f.push(`${label}: not includeAll with allValue ".*"`);
-    if (v.multi !== true) f.push(`${label}: multi is not true`);
+    if (name === "namespace") {
+      if (v.includeAll !== false || v.multi !== false) f.push(`${label}: not single-select (includeAll and multi must be false: one run per namespace)`);
+    } else {
+      if (v.includeAll !== true) f.push(`${label}: includeAll is not true`);
+      if (v.allValue !== undefined && v.allValue !== null && v.allValue !== "") f.push(`${label}: allValue ${JSON.stringify(v.allValue)} matches more than the listed pods`);
+      if (v.multi !== true) f.push(`${label}: multi is not true`);
+    }
     if (v.refresh !== 1 && v.refresh !== 2) f.push(`${label}: refresh ${JSON.stringify(v.refresh)}: its values are never reloaded (1: on load, 2: on time range change)`);
     const query = typeof v.query === "string" ? v.query : v.query?.query;
     if (!nonEmpty(query)) f.push(`${label}: no query`);

@@ -268,11 +268,17 @@ const CASES = [
     v.query = "label_values(hoverslam_build_info, pod)";
     return 'variable "pod": query "label_values(hoverslam_build_info, pod)" does not depend on $namespace';
   }],
-  ["All without allValue", "templating", ({ dashboard: d }) => {
+  ["namespace multi-select", "templating", ({ dashboard: d }) => {
     const v = variable(d, "namespace");
     if (!v) return undefined;
-    delete v.allValue;
-    return 'variable "namespace": not includeAll with allValue ".*"';
+    v.multi = true;
+    return 'variable "namespace": not single-select (includeAll and multi must be false: one run per namespace)';
+  }],
+  ["pod All matching any pod", "templating", ({ dashboard: d }) => {
+    const v = variable(d, "pod");
+    if (!v) return undefined;
+    v.allValue = ".*";
+    return 'variable "pod": allValue ".*" matches more than the listed pods';
   }],
   ["single-select pod", "templating", ({ dashboard: d }) => {
     const v = variable(d, "pod");

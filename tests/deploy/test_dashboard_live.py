@@ -32,10 +32,11 @@ LAUNCHER = REPO / "deploy" / "local" / "hoverslam-train"
 DASHBOARD = REPO / "dashboards" / "hoverslam.json"
 BUILD = None  # from argv
 TRAIN_S = 60  # training before the queries; the launcher runs on past them
-# Grafana's $__rate_interval: max(4 x scrape interval, query step + scrape interval). The
-# launcher's Prometheus scrapes every 5 s, so 20 s, as Grafana computes it for a data source
-# set to a 5 s scrape interval.
-RATE_INTERVAL = "20s"
+# $__rate_interval as Grafana sets it for a data source with a 5 s scrape interval (the
+# launcher's) and a 40 s query step (a 1-hour panel): max(4 x 5 s, 40 s + 5 s) = 45 s. The
+# learner books its counters a whole update at a time (up to a few seconds on a loaded 2-core
+# machine), so much shorter windows would make ratios jump.
+RATE_INTERVAL = "45s"
 
 # Panels a healthy run may leave empty, and why.
 MAY_BE_EMPTY = {
@@ -73,6 +74,8 @@ def query(port, expr):
         body = get_json(url)
     except urllib.error.HTTPError as e:  # 400: a query that does not parse
         body = json.loads(e.read().decode() or "{}")
+    except OSError as e:  # Prometheus gone: every check below then fails, saying why
+        return "error", f"no answer from Prometheus: {e}"
     if body.get("status") != "success":
         return "error", body.get("error", body)
     return "success", body["data"]["result"]
@@ -114,9 +117,10 @@ class DashboardLiveTest(unittest.TestCase):
         cmd = [sys.executable, str(LAUNCHER), "--build-dir", str(BUILD), "--run-dir",
                str(cls.run_dir), "--actors", "2", "--learner-threads", "1", "--eval-every-s", "10",
                "--eval-episodes", "50", "--progress-s", "5", "--target-success", "0",
-               "--max-minutes", str((TRAIN_S + 60) / 60), "--no-final-eval", "--prometheus",
+               "--max-minutes", "10", "--no-final-eval", "--prometheus",
                "--prometheus-port", str(cls.port), "--learner-args=--checkpoint-every 5"]
         cls.out = open(cls.run_dir / "launcher.out", "w")
+        # Stopped by SIGINT once the queries are done (stop()); --max-minutes is a backstop.
         cls.launcher = subprocess.Popen(cmd, stdout=cls.out, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL)
         # Trains for TRAIN_S seconds after Prometheus sees the learner.
@@ -207,9 +211,12 @@ class DashboardLiveTest(unittest.TestCase):
             self.assertEqual(len(vs), 1, f"{title}: {vs}")
             return vs[0]
         self.assertEqual(single("Actors up"), 2)
-        lag = values(self.second["Policy lag"][1][1])  # p90
-        limit = single("Policy lag", 3)
-        self.assertTrue(lag and max(lag) <= limit, (lag, limit))
+        # Credit flow trains everything at lag 1: p90 interpolates to 0.9 inside (0, 1].
+        p90 = single("Policy lag", 1)
+        self.assertLessEqual(p90, 1)
+        self.assertEqual(single("Policy lag", 3), 4)  # the learner's default limit
+        # Evaluations every 10 s: the newest is recent (absent before the first).
+        self.assertLess(single("Time since evaluation"), 30)
         # Checkpoints every 5 versions, several versions a second: never a minute old.
         self.assertLess(single("Time since checkpoint"), 60)
         # CPU per pod: four processes, none above the machine's cores.
@@ -229,8 +236,9 @@ class DashboardLiveTest(unittest.TestCase):
                                capture_output=True)
             self.assertEqual(r.returncode, 0, f"{pod}: {r.stdout}{r.stderr}")
             self.assertIn("process_cpu_seconds_total", text)
-            self.assertRegex(text, r'hoverslam_build_info\{binary="[a-z]+",commit="[^"]+",'
-                                   r'protocol="2",version="[^"]+"\} 1')
+            binary = pod if pod in ("learner", "evaluator") else "actor"
+            self.assertRegex(text, r'hoverslam_build_info\{binary="' + binary +
+                             r'",commit="[^"]+",protocol="\d+",version="[^"]+"\} 1')
 
     def test_rules_load_and_no_alert_fires(self):
         groups = self.rules["data"]["groups"]
