@@ -40,6 +40,17 @@ torch::optim::AdamParamState DeepCopy(const torch::optim::AdamParamState& s) {
   return copy;
 }
 
+// The observations PPO trains on, [sum T * N, D], as the actors saw them: obs[0..T-1] of every
+// message (obs[T] bootstraps only).
+torch::Tensor RawObs(const std::vector<wire::Trajectory>& messages, int64_t d) {
+  std::vector<torch::Tensor> raw;
+  for (const wire::Trajectory& m : messages) {
+    const int64_t t = m.num_steps, n = m.num_envs;
+    raw.push_back(View(m.obs, {t + 1, n, d}, torch::kFloat32).slice(0, 0, t).reshape({-1, d}));
+  }
+  return torch::cat(raw);
+}
+
 }  // namespace
 
 Trainer::Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device)
@@ -147,6 +158,16 @@ UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
 
 UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   const auto started = std::chrono::steady_clock::now();
+  // The statistics the weights train with are the ones exported with them: this batch is
+  // merged first (rsl_rl updates them while collecting). Merged after, every input of the
+  // exported policy would shift by the batch's statistics, a change neither the KL nor the
+  // clip ever saw.
+  for (const wire::Trajectory& m : messages) {
+    if (m.obs_dim != model_->obs_dim() || m.act_dim != model_->act_dim()) {
+      throw std::invalid_argument("trajectory dims do not fit the model");
+    }
+  }
+  normalizer_.Update(RawObs(messages, model_->obs_dim()));
   Batch batch = BuildBatch(messages);
   const int64_t size = batch.obs.size(0);
   UpdateStats stats;
@@ -202,7 +223,6 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
     *s /= std::max(1, updates);
   }
   stats.lr = lr_;
-  normalizer_.Update(batch.raw_obs);
   return stats;
 }
 

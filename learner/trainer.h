@@ -46,7 +46,7 @@ struct Batch {
   torch::Tensor values;      // [B] V(s) before the update
   torch::Tensor advantages;  // [B] GAE
   torch::Tensor returns;     // [B] advantages + values
-  torch::Tensor raw_obs;     // [B, D] for the normaliser, after the update
+  torch::Tensor raw_obs;     // [B, D] as the actors saw them
 };
 
 // Not thread-safe: one learner thread owns it.
@@ -54,9 +54,10 @@ class Trainer {
  public:
   Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device);
 
-  // Builds the batch (values from the current critic, GAE per message), trains on it,
-  // then merges its observations into the normaliser. Messages must fit obs/act dims
-  // (std::invalid_argument otherwise).
+  // Merges the batch's observations into the normaliser, builds the batch with it (values
+  // from the current critic, GAE per message) and trains on it, so the exported weights and
+  // statistics belong together. Messages must fit obs/act dims (std::invalid_argument
+  // otherwise).
   //
   // Never leaves a state that cannot be published: a minibatch with a non-finite loss or
   // an exploding gradient is skipped, and when no minibatch was applied or Problem() finds

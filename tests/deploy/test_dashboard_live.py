@@ -99,6 +99,12 @@ def panels():
             for p in walk(dashboard["panels"]) if p.get("targets")]
 
 
+def sample_sum(text, metric):
+    """Sum of every sample of `metric` (any labels) in a /metrics text."""
+    pattern = re.compile(r"^" + re.escape(metric) + r"(?:\{[^}]*\})? (\S+)$", re.M)
+    return sum(float(v) for v in pattern.findall(text))
+
+
 def values(result):
     out = []
     for series in result:
@@ -145,7 +151,9 @@ class DashboardLiveTest(unittest.TestCase):
         cls.rules = get_json(f"http://127.0.0.1:{cls.port}/api/v1/rules")
         cls.targets = get_json(f"http://127.0.0.1:{cls.port}/api/v1/targets")
         cls.scrapes = {}
-        for t in cls.targets["data"]["activeTargets"]:
+        # The learner first: the actors' counters, read after it, can only have grown since.
+        for t in sorted(cls.targets["data"]["activeTargets"],
+                        key=lambda t: t["labels"]["pod"] != "learner"):
             url = t["scrapeUrl"]
             with urllib.request.urlopen(url, timeout=5) as r:
                 cls.scrapes[t["labels"]["pod"]] = r.read().decode()
@@ -224,6 +232,15 @@ class DashboardLiveTest(unittest.TestCase):
         self.assertEqual(len(cpu), 4, cpu)
         self.assertTrue(all(c <= (len(__import__("os").sched_getaffinity(0)) + 0.1)
                             for c in cpu), cpu)
+        # The Useful fraction panel shows at most 1 (a window can see a batch's lead); the
+        # run's totals must agree without that: the learner never trains more steps than the
+        # actors collected, read after it, and with credit flow almost all of them.
+        trained = sample_sum(self.scrapes["learner"], "hoverslam_learner_env_steps_trained_total")
+        collected = sum(sample_sum(self.scrapes[a], "hoverslam_actor_env_steps_total")
+                        for a in ("actor-0", "actor-1"))
+        self.assertGreater(trained, 0)
+        self.assertLessEqual(trained, collected)
+        self.assertGreater(trained / collected, 0.9, f"{trained} of {collected}")
         # The learner's phases account for its wall time (rate() extrapolation: +-10%).
         phases = sum(values(self.second["Learner time by phase"][0][1]))
         self.assertGreater(phases, 0.85)
