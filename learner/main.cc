@@ -51,13 +51,15 @@ int main(int argc, char** argv) {
   AddFlag(app, "--gae-lambda", &p.gae_lambda, "GAE lambda");
   AddFlag(app, "--reward-scale", &p.reward_scale, "rewards are multiplied by this before GAE");
   AddFlag(app, "--clip", &p.clip, "surrogate clip epsilon");
+  AddFlag(app, "--behaviour-weight-max", &p.behaviour_weight_max,
+          "truncation of the pi_prox / pi_behaviour weight (decoupled PPO)");
   AddFlag(app, "--value-clip", &p.value_clip, "|V - V_old| limit, in scaled return units");
   AddFlag(app, "--clip-value", &p.clip_value, "clip the value loss (true/false)");
   AddFlag(app, "--value-coef", &p.value_coef, "value loss weight");
   AddFlag(app, "--entropy-coef", &p.entropy_coef, "entropy bonus weight");
   AddFlag(app, "--lr", &p.lr, "initial Adam learning rate");
-  AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to approx_kl (true/false)");
-  AddFlag(app, "--desired-kl", &p.desired_kl, "approx_kl target of the adaptive lr");
+  AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to the KL (true/false)");
+  AddFlag(app, "--desired-kl", &p.desired_kl, "KL(pi_prox || pi) target of the adaptive lr");
   AddFlag(app, "--lr-min", &p.lr_min, "adaptive lr lower bound");
   AddFlag(app, "--lr-max", &p.lr_max, "adaptive lr upper bound");
   AddFlag(app, "--max-grad-norm", &p.max_grad_norm, "global gradient-norm clip");

@@ -19,6 +19,8 @@ void PpoConfig::Validate() const {
   Require(gae_lambda >= 0 && gae_lambda <= 1, "gae_lambda", "must be in [0, 1]");
   Require(reward_scale > 0 && std::isfinite(reward_scale), "reward_scale", "must be > 0");
   Require(clip > 0 && clip < 1, "clip", "must be in (0, 1)");
+  Require(behaviour_weight_max >= 1 && std::isfinite(behaviour_weight_max), "behaviour_weight_max",
+          "must be >= 1");
   Require(value_clip > 0 && std::isfinite(value_clip), "value_clip", "must be > 0");
   Require(value_coef >= 0 && std::isfinite(value_coef), "value_coef", "must be >= 0");
   Require(entropy_coef >= 0 && std::isfinite(entropy_coef), "entropy_coef", "must be >= 0");

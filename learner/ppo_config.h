@@ -18,7 +18,11 @@ struct PpoConfig {
   float reward_scale = 0.01f;
 
   // Loss.
-  float clip = 0.2f;                 // surrogate clip epsilon
+  float clip = 0.2f;  // surrogate clip epsilon, around the proximal policy
+  // Decoupled PPO (Hilton et al. 2021): the ratio is clipped around the policy at the start of
+  // the update (the proximal policy), and each sample is weighted by pi_prox / pi_behaviour,
+  // the off-policy correction for data collected by older weights, truncated at this.
+  float behaviour_weight_max = 2.0f;
   bool clip_value = true;            // clip V around the old V like the policy ratio (CleanRL)
   float value_clip = 0.2f;           // |V - V_old| limit, in return units (CleanRL reuses clip)
   float value_coef = 1.0f;           // weight of v_loss in the total loss
@@ -26,9 +30,10 @@ struct PpoConfig {
   bool normalize_advantages = true;  // advantages to zero mean, unit std over each batch
 
   // Optimiser and adaptive-KL learning-rate schedule (rsl_rl).
-  double lr = 3e-4;            // Adam learning rate at start
-  bool adaptive_lr = true;     // adapt lr to approx_kl after every minibatch (else constant)
-  double desired_kl = 0.01;    // target approx_kl per minibatch
+  double lr = 3e-4;         // Adam learning rate at start
+  bool adaptive_lr = true;  // adapt lr to the KL after every minibatch (else constant)
+  // Target KL(pi_prox || pi) per minibatch, analytic over the minibatch's states (rsl_rl).
+  double desired_kl = 0.01;
   double lr_min = 1e-5;        // lower bound of the adaptive lr
   double lr_max = 1e-2;        // upper bound of the adaptive lr
   double lr_factor = 1.5;      // lr /= factor when kl > 2 desired, *= factor when kl < desired / 2

@@ -9,7 +9,8 @@ namespace hoverslam::learner {
 PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_logp,
                       const torch::Tensor& advantages, const torch::Tensor& values,
                       const torch::Tensor& old_values, const torch::Tensor& returns,
-                      const torch::Tensor& entropy, const PpoConfig& config) {
+                      const torch::Tensor& entropy, const PpoConfig& config,
+                      const torch::Tensor& weight) {
   const double eps = config.clip;
   // The batch side is data: only new_logp, values and entropy may carry gradients.
   const torch::Tensor adv = advantages.detach();
@@ -25,7 +26,10 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
   // min becomes max. Where the clipped term wins, the gradient through r_t is zero.
   const torch::Tensor pg_loss1 = -adv * ratio;
   const torch::Tensor pg_loss2 = -adv * torch::clamp(ratio, 1 - eps, 1 + eps);
-  const torch::Tensor pg_loss = torch::max(pg_loss1, pg_loss2).mean();
+  // Decoupled: E_behaviour[w_t max(...)], w_t = pi_old / pi_behaviour.
+  torch::Tensor pg_per_sample = torch::max(pg_loss1, pg_loss2);
+  if (weight.defined()) pg_per_sample = pg_per_sample * weight.detach();
+  const torch::Tensor pg_loss = pg_per_sample.mean();
 
   // L^V = 0.5 * E[max((V - R)^2, (V_old + clip(V - V_old, -c, c) - R)^2)], c = value_clip: the
   // critic, like the policy, gains nothing from moving further than c from its old prediction.
@@ -51,6 +55,20 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
   const torch::Tensor approx_kl = ((ratio - 1) - log_ratio).mean();
   const torch::Tensor clipfrac = ((ratio - 1).abs() > eps).to(ratio.scalar_type()).mean();
   return {loss, pg_loss, v_loss, entropy_mean, approx_kl, clipfrac};
+}
+
+torch::Tensor BehaviourWeight(const torch::Tensor& prox_logp, const torch::Tensor& behaviour_logp,
+                              double max_weight) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor log_w = torch::clamp(prox_logp - behaviour_logp, -kMaxLogRatio, kMaxLogRatio);
+  return log_w.exp().clamp_max(max_weight);
+}
+
+torch::Tensor GaussianKl(const torch::Tensor& p_mean, const torch::Tensor& p_log_std,
+                         const torch::Tensor& q_mean, const torch::Tensor& q_log_std) {
+  // KL = log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2
+  const torch::Tensor var_p = (2 * p_log_std).exp(), var_q = (2 * q_log_std).exp();
+  return (q_log_std - p_log_std + (var_p + (p_mean - q_mean).square()) / (2 * var_q) - 0.5).sum(-1);
 }
 
 torch::Tensor NormalizeAdvantages(const torch::Tensor& advantages) {

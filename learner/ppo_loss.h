@@ -23,13 +23,27 @@ struct PpoLossResult {
 };
 
 // Per-sample inputs are [B]: log-probabilities of the taken actions under the current and the
-// behaviour policy, advantages (already normalised if wanted), the current critic's values,
-// the values recorded when the batch was built, and the GAE returns. `entropy` is [B] or a
-// scalar (a state-independent std gives one entropy for every state).
+// old policy (the ratio's denominator: the proximal policy in decoupled PPO), advantages
+// (already normalised if wanted), the current critic's values, the values recorded when the
+// batch was built, and the GAE returns. `entropy` is [B] or a scalar (a state-independent std
+// gives one entropy for every state). `weight` [B], if defined, multiplies each sample's
+// surrogate: pi_old / pi_behaviour when the data came from another policy.
 PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_logp,
                       const torch::Tensor& advantages, const torch::Tensor& values,
                       const torch::Tensor& old_values, const torch::Tensor& returns,
-                      const torch::Tensor& entropy, const PpoConfig& config);
+                      const torch::Tensor& entropy, const PpoConfig& config,
+                      const torch::Tensor& weight = {});
+
+// w = min(pi_prox / pi_behaviour, max_weight) per sample, without gradient: decoupled PPO's
+// correction for data that older weights (or older observation statistics) collected.
+torch::Tensor BehaviourWeight(const torch::Tensor& prox_logp, const torch::Tensor& behaviour_logp,
+                              double max_weight);
+
+// KL(p || q) of diagonal Gaussians, summed over the action dimension: [B, A] means and [A]
+// log standard deviations -> [B]. Analytic, so it is exact at any sample size (rsl_rl's
+// adaptive schedule reads it).
+torch::Tensor GaussianKl(const torch::Tensor& p_mean, const torch::Tensor& p_log_std,
+                         const torch::Tensor& q_mean, const torch::Tensor& q_log_std);
 
 // (A - mean(A)) / (std(A) + 1e-8) over the whole tensor, without gradient.
 torch::Tensor NormalizeAdvantages(const torch::Tensor& advantages);

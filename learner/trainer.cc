@@ -130,8 +130,18 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   }
   for (torch::Tensor& v : values) v = v.reshape({-1});
   // cat copies, so the views of the messages' buffers do not outlive this call.
-  return Batch{torch::cat(obs), torch::cat(actions), torch::cat(logp), torch::cat(values),
-               torch::cat(adv), torch::cat(ret),     torch::cat(raw)};
+  Batch batch;
+  batch.obs = torch::cat(obs);
+  batch.actions = torch::cat(actions);
+  batch.logp = torch::cat(logp);
+  batch.prox_mean = model_->Mean(batch.obs);
+  batch.prox_logp = ActorCriticImpl::LogProb(batch.prox_mean, model_->log_std(), batch.actions);
+  batch.weight = BehaviourWeight(batch.prox_logp, batch.logp, config_.behaviour_weight_max);
+  batch.values = torch::cat(values);
+  batch.advantages = torch::cat(adv);
+  batch.returns = torch::cat(ret);
+  batch.raw_obs = torch::cat(raw);
+  return batch;
 }
 
 UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
@@ -178,6 +188,16 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
+  const torch::Tensor prox_log_std = model_->log_std().detach().clone();
+  {
+    // KL(behaviour || prox) ~ E_behaviour[(r - 1) - log r], r = pi_prox / pi_behaviour.
+    torch::NoGradGuard no_grad;
+    const torch::Tensor log_r = (batch.prox_logp - batch.logp).clamp(-kMaxLogRatio, kMaxLogRatio);
+    stats.behaviour_kl = (log_r.exp() - 1 - log_r).mean().item<double>();
+  }
+  // Statistics stay on the device until the end: one sync per minibatch for the finiteness
+  // check and the KL the lr schedule needs, one for the gradient norm.
+  std::vector<torch::Tensor> applied;  // [5] per applied minibatch: pg, v, entropy, kl, clipfrac
   int& updates = stats.applied_minibatches;
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
     const torch::Tensor order = torch::randperm(size, torch::TensorOptions().device(device_));
@@ -187,12 +207,17 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       const torch::Tensor mean = model_->Mean(obs);
       const torch::Tensor new_logp =
           ActorCriticImpl::LogProb(mean, model_->log_std(), batch.actions.index_select(0, idx));
-      const PpoLossResult loss =
-          PpoLoss(new_logp, batch.logp.index_select(0, idx), batch.advantages.index_select(0, idx),
-                  model_->Value(obs), batch.values.index_select(0, idx),
-                  batch.returns.index_select(0, idx), model_->Entropy(), config_);
+      const PpoLossResult loss = PpoLoss(
+          new_logp, batch.prox_logp.index_select(0, idx), batch.advantages.index_select(0, idx),
+          model_->Value(obs), batch.values.index_select(0, idx), batch.returns.index_select(0, idx),
+          model_->Entropy(), config_, batch.weight.index_select(0, idx));
+      const torch::Tensor kl = GaussianKl(batch.prox_mean.index_select(0, idx), prox_log_std,
+                                          mean.detach(), model_->log_std().detach())
+                                   .mean();
+      const torch::Tensor checks = torch::stack({loss.loss.detach(), kl}).to(torch::kCPU);
+      const double loss_value = checks[0].item<double>(), kl_value = checks[1].item<double>();
       optimizer_.zero_grad();
-      if (!std::isfinite(loss.loss.item<double>())) {
+      if (!std::isfinite(loss_value)) {
         ++stats.skipped_minibatches;
         continue;
       }
@@ -207,20 +232,18 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
         continue;
       }
       optimizer_.step();
-
-      const double kl = loss.approx_kl.item<double>();
-      if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl, config_));
-      stats.pg_loss += loss.pg_loss.item<double>();
-      stats.v_loss += loss.v_loss.item<double>();
-      stats.entropy += loss.entropy.item<double>();
-      stats.approx_kl += kl;
-      stats.clipfrac += loss.clipfrac.item<double>();
+      // As rsl_rl: the KL of the policy before this step from the proximal one sets the lr.
+      if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl_value, config_));
+      applied.push_back(torch::stack({loss.pg_loss.detach(), loss.v_loss.detach(),
+                                      loss.entropy.detach(), kl, loss.clipfrac.detach()}));
       ++updates;
     }
   }
-  for (double* s :
-       {&stats.pg_loss, &stats.v_loss, &stats.entropy, &stats.approx_kl, &stats.clipfrac}) {
-    *s /= std::max(1, updates);
+  if (!applied.empty()) {
+    const torch::Tensor means = torch::stack(applied).mean(0).to(torch::kCPU, torch::kDouble);
+    const double* m = means.data_ptr<double>();
+    stats.pg_loss = m[0], stats.v_loss = m[1], stats.entropy = m[2];
+    stats.approx_kl = m[3], stats.clipfrac = m[4];
   }
   stats.lr = lr_;
   return stats;

@@ -18,7 +18,12 @@ namespace hoverslam::learner {
 
 // Means over the update's applied minibatches (explained_var: of the batch before training).
 struct UpdateStats {
+  // approx_kl: analytic KL(pi_prox || pi) over each minibatch's states, pi_prox the policy at
+  // the start of the update; clipfrac: of the ratio pi / pi_prox.
   double pg_loss = 0, v_loss = 0, entropy = 0, approx_kl = 0, clipfrac = 0;
+  // KL(behaviour || pi_prox) over the batch, estimated from its samples: how far the data's
+  // policy (older weights, older observation statistics) is from the one being improved.
+  double behaviour_kl = 0;
   double explained_var = 0, lr = 0;
   int64_t transitions = 0;
   int applied_minibatches = 0;  // optimiser steps taken
@@ -43,6 +48,9 @@ struct Batch {
   torch::Tensor obs;         // [B, D] normalised
   torch::Tensor actions;     // [B, A] raw samples
   torch::Tensor logp;        // [B] behaviour log-probabilities
+  torch::Tensor prox_mean;   // [B, A] the proximal policy's (the present one's) action means
+  torch::Tensor prox_logp;   // [B] its log-probabilities of the actions taken
+  torch::Tensor weight;      // [B] pi_prox / pi_behaviour, truncated (decoupled PPO)
   torch::Tensor values;      // [B] V(s) before the update
   torch::Tensor advantages;  // [B] GAE
   torch::Tensor returns;     // [B] advantages + values
@@ -56,8 +64,10 @@ class Trainer {
 
   // Merges the batch's observations into the normaliser, builds the batch with it (values
   // from the current critic, GAE per message) and trains on it, so the exported weights and
-  // statistics belong together. Messages must fit obs/act dims (std::invalid_argument
-  // otherwise).
+  // statistics belong together. The ratio is clipped around the policy as it stands now (with
+  // the new statistics), the adaptive lr follows the KL from it, and each sample is weighted by
+  // how much more likely that policy is than the one that collected it (decoupled PPO). Messages
+  // must fit obs/act dims (std::invalid_argument otherwise).
   //
   // Never leaves a state that cannot be published: a minibatch with a non-finite loss or
   // an exploding gradient is skipped, and when no minibatch was applied or Problem() finds

@@ -135,6 +135,48 @@ TEST(PpoLoss, TotalCombinesTerms) {
   EXPECT_FALSE(out.approx_kl.requires_grad());
 }
 
+// Decoupled PPO, by hand. Ratio to the proximal policy 1 (no clip), A = [1, -3]; weights
+// pi_prox / pi_behaviour of [2, 0.5]: pg_loss = -(2 * 1 + 0.5 * -3) / 2 = -0.25, and the
+// gradient of each sample's log-probability is -w A / 2 = [-1, 0.75].
+TEST(PpoLoss, BehaviourWeightScalesEachSample) {
+  PpoConfig config;
+  const torch::Tensor new_logp = torch::zeros({2}, torch::kFloat64).requires_grad_();
+  const torch::Tensor zeros = torch::zeros({2}, torch::kFloat64);
+  const torch::Tensor adv = torch::tensor({1.0, -3.0}, torch::kFloat64);
+  const torch::Tensor w = torch::tensor({2.0, 0.5}, torch::kFloat64);
+  const PpoLossResult out = PpoLoss(new_logp, zeros, adv, zeros, zeros, zeros, zeros, config, w);
+  out.pg_loss.backward();
+  EXPECT_NEAR(out.pg_loss.item<double>(), -0.25, 1e-9);
+  EXPECT_NEAR(new_logp.grad()[0].item<double>(), -1.0, 1e-9);
+  EXPECT_NEAR(new_logp.grad()[1].item<double>(), 0.75, 1e-9);
+}
+
+// w = min(exp(prox - behaviour), max): exp(log 1.5) = 1.5; exp(log 3) = 3 -> 2; exp(-1);
+// a difference of 1e6 (an absurd behaviour logp) is clamped before exp, then truncated.
+TEST(PpoLoss, BehaviourWeightIsTruncated) {
+  const torch::Tensor prox =
+      torch::tensor({std::log(1.5), std::log(3.0), -1.0, 1e6}, torch::kFloat64);
+  const torch::Tensor w = BehaviourWeight(prox, torch::zeros({4}, torch::kFloat64), 2.0);
+  EXPECT_NEAR(w[0].item<double>(), 1.5, 1e-12);
+  EXPECT_NEAR(w[1].item<double>(), 2.0, 1e-12);
+  EXPECT_NEAR(w[2].item<double>(), std::exp(-1.0), 1e-12);
+  EXPECT_NEAR(w[3].item<double>(), 2.0, 1e-12);
+}
+
+// KL(N(0, 1) || N(1, 2^2)) = log 2 + (1 + 1) / 8 - 1/2 = 0.443147; a second dimension with
+// equal distributions adds 0; equal Gaussians give 0; KL is not symmetric:
+// KL(N(1, 2^2) || N(0, 1)) = -log 2 + (4 + 1) / 2 - 1/2 = 1.306853.
+TEST(PpoLoss, GaussianKlByHand) {
+  const auto t = [](std::initializer_list<double> v) {
+    return torch::tensor(std::vector<double>(v), torch::kFloat64);
+  };
+  const torch::Tensor p_mean = t({0.0, 5.0}).view({1, 2}), q_mean = t({1.0, 5.0}).view({1, 2});
+  const torch::Tensor p_log_std = t({0.0, 0.3}), q_log_std = t({std::log(2.0), 0.3});
+  EXPECT_NEAR(GaussianKl(p_mean, p_log_std, q_mean, q_log_std).item<double>(), 0.4431472, 1e-6);
+  EXPECT_NEAR(GaussianKl(q_mean, q_log_std, p_mean, p_log_std).item<double>(), 1.3068528, 1e-6);
+  EXPECT_NEAR(GaussianKl(p_mean, p_log_std, p_mean, p_log_std).item<double>(), 0.0, 1e-12);
+}
+
 TEST(PpoLoss, AdvantageNormalizationAndExplainedVariance) {
   // [1, 2, 3]: mean 2, population std sqrt(2/3) -> [-1.2247, 0, 1.2247].
   const torch::Tensor n = NormalizeAdvantages(torch::tensor({1.0, 2.0, 3.0}, torch::kFloat64));

@@ -36,9 +36,10 @@ void ActAsTheTrainer(Trainer& trainer, std::vector<wire::Trajectory>* messages) 
 
 // The first update of a run: the actors acted with the initial statistics (identity), the
 // batch moves them far (rocket observations are tens of metres). The update must train with
-// the statistics it exports, so that shift shows in its KL. Merged only after training, the
-// policy would train on exactly the behaviour policy (KL 0) and then be exported with
-// inputs it never saw.
+// the statistics it exports, so the policy it improves (the proximal one) already reads the
+// new statistics and differs from the behaviour policy. Merged only after training, the
+// update would improve exactly the behaviour policy (behaviour_kl 0) and then be exported
+// with inputs it never saw.
 TEST(TrainerUpdate, ExportsTheStatisticsItTrainedWith) {
   torch::manual_seed(1);
   PpoConfig config;
@@ -52,11 +53,41 @@ TEST(TrainerUpdate, ExportsTheStatisticsItTrainedWith) {
 
   const UpdateStats s = trainer.Update(messages);
   ASSERT_FALSE(s.rejected) << s.rejected_why;
-  EXPECT_GT(s.approx_kl, 1e-4);
+  EXPECT_GT(s.behaviour_kl, 1e-4);
+  EXPECT_LT(s.approx_kl, 1e-6);  // the parameters did not move
   // And what is exported is what trained: the batch rebuilt now normalises as the update did.
   const Batch batch = trainer.BuildBatch(messages);
   EXPECT_TRUE(torch::allclose(batch.obs, trainer.normalizer().Normalize(batch.raw_obs)));
   EXPECT_NEAR(trainer.normalizer().count(), 2 * 16 * 4, 1e-9);  // every step of the batch
+}
+
+// Data two versions old: the behaviour policy's mean is 0.5 away from the trainer's on every
+// action dimension. With the parameters held still (lr 1e-12), the policy did not move in this
+// update, so the KL that steers the lr and the clip fraction must say so; measured against the
+// behaviour policy they would report the 0.5 gap (KL ~ 2 x 0.5^2 / (2 x 0.61^2) = 0.68, most
+// ratios clipped), and the adaptive lr would shrink for a step it never took.
+TEST(TrainerUpdate, KlAndClipAreMeasuredFromThePolicyAtTheStartOfTheUpdate) {
+  torch::manual_seed(2);
+  PpoConfig config;
+  config.lr = 1e-5;
+  config.lr_min = 1e-14;
+  Trainer trainer(kObsDim, kActDim, config, torch::kCPU);
+  trainer.set_lr(1e-12);
+  std::vector<wire::Trajectory> messages = MakeBatch(9);
+  trainer.normalizer().Update(torch::tensor(messages[0].obs).reshape({-1, kObsDim}));
+  ActAsTheTrainer(trainer, &messages);
+  // Shift every action by +0.5 and score it under N(mean + 0.5, sigma): the logp is unchanged,
+  // but it now belongs to another policy.
+  for (wire::Trajectory& m : messages) {
+    for (float& a : m.actions) a += 0.5f;
+  }
+
+  const UpdateStats s = trainer.Update(messages);
+  ASSERT_FALSE(s.rejected) << s.rejected_why;
+  EXPECT_LT(s.approx_kl, 1e-6);
+  EXPECT_EQ(s.clipfrac, 0.0);
+  EXPECT_GT(s.behaviour_kl, 0.1);  // the gap is seen, as the data's, not the update's
+  EXPECT_GE(trainer.lr(), 1e-12);  // never lowered for the data's gap
 }
 
 // Reach the goal: obs [p, g], p' = p + 0.1 clip(a), reward -|p' - g|, every episode cut by the
