@@ -192,7 +192,8 @@ TEST(PpoLoss, AdvantageNormalizationAndExplainedVariance) {
 }
 
 TEST(AdaptiveLr, UpDownUnchangedBounded) {
-  PpoConfig config;  // desired_kl 0.01, factor 1.5, bounds [1e-5, 1e-2]
+  PpoConfig config;  // factor 1.5, bounds [1e-5, 1e-2]
+  config.desired_kl = 0.01;
   const double lr = 3e-4;
   EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.03, config), lr / 1.5);   // kl > 0.02
   EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.001, config), lr * 1.5);  // kl < 0.005
