@@ -3,7 +3,11 @@
 // tensors, in one run, for the default 64-64 tanh model and a 512-256-128 ELU one. The ratio
 // is the share of the raw training cost the learner keeps; what it loses is its overhead.
 //
-//   bench_learner [--device cpu|cuda] [--threads N] [--repeats R] [--envs N]
+//   bench_learner [--device cpu|cuda] [--threads N] [--repeats R] [--envs N] [--small-only]
+//
+// The bare loop takes as many steps, of minibatches as large, as the update does with
+// PpoConfig's defaults (epochs x minibatches). bench/learner_vs_python runs the small model
+// against bench/ppo_peer.py, the same update written in Python.
 //
 // Each message is T=128 steps of --envs N envs (default 16); the message count keeps an update
 // at 16,384 transitions (8 messages at N=16, 128 at N=1).
@@ -29,14 +33,13 @@ constexpr int kObsDim = 6;
 constexpr int kActDim = 2;
 constexpr uint32_t kSteps = 128;         // T per message
 constexpr int64_t kTransitions = 16384;  // per update: e.g. 8 messages x T 128 x N 16
-constexpr int kRawSteps = 20;            // optimiser steps of the bare loop = 5 epochs x 4
-constexpr int64_t kMinibatch = 4096;     // 16,384 / 4 minibatches
 
 struct Options {
   std::string device = "cpu";
   int threads = 0;  // 0: LibTorch's default
   int repeats = 3;
-  uint32_t envs = 16;  // N per message; 16,384 / (128 N) messages
+  uint32_t envs = 16;       // N per message; 16,384 / (128 N) messages
+  bool small_only = false;  // skip the 512-256-128 model
 };
 
 // Rocket-like messages: observations around the spawn region, actions sampled from the
@@ -90,12 +93,12 @@ struct Result {
 
 double Sync(const torch::Tensor& t) { return t.item<double>(); }  // waits for the device
 
-// kRawSteps of forward (policy and critic) + backward + Adam on random minibatches.
+// `steps` of forward (policy and critic) + backward + Adam on random minibatches.
 double RawLoop(ActorCritic& model, torch::optim::Adam& optimizer,
                const std::vector<torch::Tensor>& obs, const std::vector<torch::Tensor>& target_a,
-               const std::vector<torch::Tensor>& target_v) {
+               const std::vector<torch::Tensor>& target_v, int steps) {
   torch::Tensor loss;
-  for (int step = 0; step < kRawSteps; ++step) {
+  for (int step = 0; step < steps; ++step) {
     const size_t k = step % obs.size();
     loss = (model->Mean(obs[k]) - target_a[k]).square().mean() +
            (model->Value(obs[k]) - target_v[k]).square().mean();
@@ -117,21 +120,23 @@ Result Measure(const PpoConfig& config, torch::Device device, const Options& opt
   torch::optim::Adam raw_optimizer(raw_model->parameters(),
                                    torch::optim::AdamOptions(config.lr).eps(1e-5));
   const auto opts = torch::TensorOptions().device(device);
+  const int raw_steps = config.epochs * config.minibatches;
+  const int64_t minibatch = kTransitions / config.minibatches;
   std::vector<torch::Tensor> obs, target_a, target_v;
   for (int k = 0; k < config.minibatches; ++k) {
-    obs.push_back(torch::randn({kMinibatch, kObsDim}, opts));
-    target_a.push_back(torch::randn({kMinibatch, kActDim}, opts));
-    target_v.push_back(torch::randn({kMinibatch}, opts));
+    obs.push_back(torch::randn({minibatch, kObsDim}, opts));
+    target_a.push_back(torch::randn({minibatch, kActDim}, opts));
+    target_v.push_back(torch::randn({minibatch}, opts));
   }
   const auto raw = [&] {
     const double t0 = bench::Now();
-    RawLoop(raw_model, raw_optimizer, obs, target_a, target_v);
-    return double{kRawSteps} * kMinibatch / (bench::Now() - t0);
+    RawLoop(raw_model, raw_optimizer, obs, target_a, target_v, raw_steps);
+    return double(raw_steps) * minibatch / (bench::Now() - t0);
   };
 
   // Warm-up: allocator pools, Adam state, lazy initialisation.
   trainer.Update(messages);
-  RawLoop(raw_model, raw_optimizer, obs, target_a, target_v);
+  RawLoop(raw_model, raw_optimizer, obs, target_a, target_v, raw_steps);
 
   // raw, update, raw, update, ..., raw: each update's ratio is against the mean of the raw
   // runs either side of it, so load elsewhere on the machine mostly cancels.
@@ -162,11 +167,14 @@ Options Parse(int argc, char** argv) {
       options.threads = std::atoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--repeats") && has_value) {
       options.repeats = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--small-only")) {
+      options.small_only = true;
     } else if (!std::strcmp(argv[i], "--envs") && has_value) {
       options.envs = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--device cpu|cuda] [--threads N] [--repeats R>=3] [--envs N]\n",
+                   "usage: %s [--device cpu|cuda] [--threads N] [--repeats R>=3] [--envs N] "
+                   "[--small-only]\n",
                    argv[0]);
       std::exit(2);
     }
@@ -194,13 +202,13 @@ int main(int argc, char** argv) {
   if (options.threads > 0) torch::set_num_threads(options.threads);
   const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
 
-  PpoConfig small;  // defaults: 64-64 tanh, 5 epochs x 4 minibatches
+  PpoConfig small;  // defaults: 64-64 tanh, 10 epochs x 8 minibatches
   PpoConfig large;
   large.hidden = {512, 256, 128};
   large.activation = wire::Activation::kElu;
 
   const Result s = Measure(small, device, options);
-  const Result l = Measure(large, device, options);
+  const Result l = options.small_only ? Result{} : Measure(large, device, options);
 
   std::printf(
       "PPO update, %lld x (T=%u, N=%u) = %lld transitions, %d epochs x %d minibatches, %s, "
@@ -212,14 +220,23 @@ int main(int argc, char** argv) {
               "BuildBatch ms");
   std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "64-64 tanh", s.samples_per_s,
               s.raw_samples_per_s, s.ratio, s.build_ms);
-  std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "512-256-128 elu", l.samples_per_s,
-              l.raw_samples_per_s, l.ratio, l.build_ms);
+  if (!options.small_only) {
+    std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "512-256-128 elu", l.samples_per_s,
+                l.raw_samples_per_s, l.ratio, l.build_ms);
+  }
   std::printf("peak RSS %.0f MB\n", bench::PeakRssMb());
+  // The large model's figures are null when it was not measured.
+  const auto or_null = [&](double v, const char* fmt) {
+    char text[32] = "null";
+    if (!options.small_only) std::snprintf(text, sizeof text, fmt, v);
+    return std::string(text);
+  };
   std::printf(
-      "{\"bench\":\"learner\",\"device\":\"%s\",\"samples_per_s_small\":%.0f,"
-      "\"samples_per_s_large\":%.0f,\"ratio_small_vs_raw\":%.3f,\"ratio_large_vs_raw\":%.3f,"
-      "\"peak_rss_mb\":%.1f}\n",
-      options.device.c_str(), s.samples_per_s, l.samples_per_s, s.ratio, l.ratio,
-      bench::PeakRssMb());
+      "{\"bench\":\"learner\",\"device\":\"%s\",\"threads\":%d,\"samples_per_s_small\":%.0f,"
+      "\"samples_per_s_large\":%s,\"ratio_small_vs_raw\":%.3f,\"ratio_large_vs_raw\":%s,"
+      "\"build_ms_small\":%.1f,\"peak_rss_mb\":%.1f}\n",
+      options.device.c_str(), torch::get_num_threads(), s.samples_per_s,
+      or_null(l.samples_per_s, "%.0f").c_str(), s.ratio, or_null(l.ratio, "%.3f").c_str(),
+      s.build_ms, bench::PeakRssMb());
   return 0;
 }

@@ -197,10 +197,13 @@ ROWS = [
            [(f"max({sel('hoverslam_learner_pg_loss')})", "pg loss")], w=6),
         ts("Value loss", "Value loss of the last update.", "none",
            [(f"max({sel('hoverslam_learner_v_loss')})", "value loss")], w=6),
-        ts("Entropy", "Entropy of the Gaussian policy.", "none",
+        ts("Entropy", "Entropy of the Gaussian policy, nats (summed over action dimensions). "
+           "Differential entropy: below 0 once the standard deviation is under 0.24. Falling "
+           "is the policy committing; a fall to -4 or lower means exploration is gone.", "none",
            [(f"max({sel('hoverslam_learner_entropy')})", "entropy")], w=6),
-        ts("Approx KL", "Approximate KL(old || new) per update; the adaptive learning rate "
-           "steers it toward desired_kl.", "none",
+        ts("Approx KL", "KL(pi_prox || pi) per update, analytic over each minibatch's states, "
+           "pi_prox the policy at the update's start; the adaptive learning rate steers it "
+           "toward desired_kl.", "none",
            [(f"max({sel('hoverslam_learner_approx_kl')})", "approx KL")], min=0, w=6),
         ts("Clip fraction", "Fraction of probability ratios the surrogate clipped.",
            "percentunit", [(f"max({sel('hoverslam_learner_clip_fraction')})", "clip fraction")],

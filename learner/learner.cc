@@ -289,6 +289,7 @@ struct Learner::Impl {
       uint64_t max_lag = 0;
       if (!Collect(stop, &batch, &mean_lag, &max_lag)) return "signal";
       const double t0 = Now();
+      trainer->set_progress(state.version);
       const UpdateStats s = trainer->Update(batch);
       const double seconds = Now() - t0;
       BeatIfServing();
@@ -310,10 +311,11 @@ struct Learner::Impl {
       Record(s);
       spdlog::info(
           "version {} | {} transitions in {} msgs | lag mean {:.2f} max {} | pg {:.4f} v {:.4f} "
-          "ent {:.3f} | kl {:.4f} clip {:.3f} ev {:.3f} | lr {:.2e} | update {:.0f} ms | "
-          "env steps {}{}",
+          "ent {:.3f} | kl {:.4f} clip {:.3f} behaviour kl {:.4f} ev {:.3f} | lr {:.2e} | "
+          "update {:.0f} ms | env steps {}{}",
           state.version, s.transitions, batch.size(), mean_lag, max_lag, s.pg_loss, s.v_loss,
-          s.entropy, s.approx_kl, s.clipfrac, s.explained_var, s.lr, seconds * 1e3, state.env_steps,
+          s.entropy, s.approx_kl, s.clipfrac, s.behaviour_kl, s.explained_var, s.lr, seconds * 1e3,
+          state.env_steps,
           s.skipped_minibatches ? fmt::format(" | {} minibatches skipped", s.skipped_minibatches)
                                 : "");
       if (state.version % config.checkpoint_every == 0) Checkpoint();

@@ -53,7 +53,9 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m, uint64_t max_lag)
       pg_loss(m.Gauge("hoverslam_learner_pg_loss", "Clipped surrogate loss, last update.")),
       v_loss(m.Gauge("hoverslam_learner_v_loss", "Value loss, last update.")),
       entropy(m.Gauge("hoverslam_learner_entropy", "Policy entropy, last update.")),
-      approx_kl(m.Gauge("hoverslam_learner_approx_kl", "Approximate KL(old || new), last update.")),
+      approx_kl(m.Gauge("hoverslam_learner_approx_kl",
+                        "KL(pi_prox || pi) over the last update's minibatches (pi_prox: the policy "
+                        "at its start).")),
       clipfrac(m.Gauge("hoverslam_learner_clip_fraction", "Fraction of clipped ratios.")),
       explained_var(m.Gauge("hoverslam_learner_explained_variance",
                             "Explained variance of the critic on the last batch.")),

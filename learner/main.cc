@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
   AddFlag(app, "--lr", &p.lr, "initial Adam learning rate");
   AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to the KL (true/false)");
   AddFlag(app, "--desired-kl", &p.desired_kl, "KL(pi_prox || pi) target of the adaptive lr");
+  AddFlag(app, "--desired-kl-end", &p.desired_kl_end, "KL target at the end of the anneal");
+  AddFlag(app, "--kl-anneal-updates", &p.kl_anneal_updates,
+          "versions over which the KL target goes from --desired-kl to --desired-kl-end (0: off)");
   AddFlag(app, "--lr-min", &p.lr_min, "adaptive lr lower bound");
   AddFlag(app, "--lr-max", &p.lr_max, "adaptive lr upper bound");
   AddFlag(app, "--max-grad-norm", &p.max_grad_norm, "global gradient-norm clip");

@@ -1,5 +1,6 @@
 #include "learner/ppo_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,12 @@ void Require(bool ok, const char* field, const char* what) {
 
 }  // namespace
 
+double PpoConfig::DesiredKl(uint64_t updates) const {
+  if (kl_anneal_updates <= 0) return desired_kl;
+  const double f = std::min(1.0, static_cast<double>(updates) / kl_anneal_updates);
+  return desired_kl * std::pow(desired_kl_end / desired_kl, f);
+}
+
 void PpoConfig::Validate() const {
   Require(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1]");
   Require(gae_lambda >= 0 && gae_lambda <= 1, "gae_lambda", "must be in [0, 1]");
@@ -26,6 +33,8 @@ void PpoConfig::Validate() const {
   Require(entropy_coef >= 0 && std::isfinite(entropy_coef), "entropy_coef", "must be >= 0");
   Require(lr > 0 && std::isfinite(lr), "lr", "must be > 0");
   Require(desired_kl > 0 && std::isfinite(desired_kl), "desired_kl", "must be > 0");
+  Require(desired_kl_end > 0 && std::isfinite(desired_kl_end), "desired_kl_end", "must be > 0");
+  Require(kl_anneal_updates >= 0, "kl_anneal_updates", "must be >= 0");
   Require(lr_min > 0 && std::isfinite(lr_min), "lr_min", "must be > 0");
   Require(lr_max >= lr_min && std::isfinite(lr_max), "lr_max", "must be >= lr_min");
   Require(!adaptive_lr || (lr >= lr_min && lr <= lr_max), "lr",

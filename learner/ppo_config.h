@@ -1,6 +1,7 @@
 // Hyper-parameters of the PPO learner. Defaults follow DESIGN.md (rsl_rl / CleanRL names).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "common/protocol.h"
@@ -11,7 +12,7 @@ struct PpoConfig {
   // Returns and advantages.
   // 60 Hz control: 0.998 is an 8 s horizon, long enough to carry a touchdown's reward back
   // through the descent (0.99 would be 1.7 s).
-  float gamma = 0.998f;      // discount; the env's reward shaping must use the same value
+  float gamma = 0.998f;  // discount; the env's reward shaping must use the same value
   // GAE lambda: 0 is one-step TD, 1 is Monte Carlo. 0.98, not 0.95: at 60 Hz, 0.95 averages
   // over 20 steps (a third of a second); in wind 0.98 landed 56% of evaluations after 1.4M env
   // steps where 0.95 had 26% after 1.7M (README design notes).
@@ -26,10 +27,13 @@ struct PpoConfig {
   // the update (the proximal policy), and each sample is weighted by pi_prox / pi_behaviour,
   // the off-policy correction for data collected by older weights, truncated at this.
   float behaviour_weight_max = 2.0f;
-  bool clip_value = true;            // clip V around the old V like the policy ratio (CleanRL)
-  float value_clip = 0.2f;           // |V - V_old| limit, in return units (CleanRL reuses clip)
-  float value_coef = 1.0f;           // weight of v_loss in the total loss
-  float entropy_coef = 0.005f;       // entropy bonus: a little, so log_std does not collapse early
+  bool clip_value = true;   // clip V around the old V like the policy ratio (CleanRL)
+  float value_clip = 0.2f;  // |V - V_old| limit, in return units (CleanRL reuses clip)
+  float value_coef = 1.0f;  // weight of v_loss in the total loss
+  // Entropy bonus. 0: with 0.005 the state-independent std grew through training (0.5 -> 1.0
+  // in 10M env steps, actions clipped to [-1, 1] hide the cost), and landing in wind
+  // oscillated; without it the std shrinks and the policy still finds landings (README).
+  float entropy_coef = 0.0f;
   bool normalize_advantages = true;  // advantages to zero mean, unit std over each batch
 
   // Optimiser and adaptive-KL learning-rate schedule (rsl_rl).
@@ -39,6 +43,10 @@ struct PpoConfig {
   // 0.005, not 0.01: with 8 minibatches x 10 epochs the policy moves up to 80 times an update,
   // and at 0.01 it oscillated around 60% landed in wind (README design notes).
   double desired_kl = 0.005;
+  // Annealed geometrically from desired_kl to desired_kl_end over the first kl_anneal_updates
+  // policy versions (0: constant): a constant target keeps the policy moving as fast forever.
+  double desired_kl_end = 0.005;
+  int kl_anneal_updates = 0;
   double lr_min = 1e-5;        // lower bound of the adaptive lr
   double lr_max = 1e-2;        // upper bound of the adaptive lr
   double lr_factor = 1.5;      // lr /= factor when kl > 2 desired, *= factor when kl < desired / 2
@@ -59,6 +67,9 @@ struct PpoConfig {
   wire::Activation activation = wire::Activation::kTanh;  // on hidden layers only
   float init_log_std = -0.5f;  // std 0.61 at start: most samples stay inside the [-1, 1] clip
   float obs_clip = 10.0f;      // normalised observations are clipped to +- obs_clip
+
+  // The adaptive lr's KL target after `updates` policy versions.
+  double DesiredKl(uint64_t updates) const;
 
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;

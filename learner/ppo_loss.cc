@@ -86,10 +86,14 @@ double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& retur
 }
 
 double AdaptiveLr(double lr, double kl, const PpoConfig& config) {
+  return AdaptiveLr(lr, kl, config.desired_kl, config);
+}
+
+double AdaptiveLr(double lr, double kl, double desired_kl, const PpoConfig& config) {
   if (std::isfinite(kl)) {
-    if (kl > 2.0 * config.desired_kl) {
+    if (kl > 2.0 * desired_kl) {
       lr /= config.lr_factor;
-    } else if (kl > 0.0 && kl < 0.5 * config.desired_kl) {
+    } else if (kl > 0.0 && kl < 0.5 * desired_kl) {
       // kl == 0 means the policy has not moved yet (the first minibatch of an update):
       // that says nothing about the step size, so it must not raise lr.
       lr *= config.lr_factor;

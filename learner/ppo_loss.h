@@ -55,5 +55,7 @@ double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& retur
 // Next learning rate: lr / factor if kl > 2 desired_kl, lr * factor if 0 < kl < desired_kl / 2,
 // else lr; always bounded to [lr_min, lr_max]. A non-finite kl leaves lr unchanged.
 double AdaptiveLr(double lr, double kl, const PpoConfig& config);
+// The same with another target than config.desired_kl (an annealed one).
+double AdaptiveLr(double lr, double kl, double desired_kl, const PpoConfig& config);
 
 }  // namespace hoverslam::learner

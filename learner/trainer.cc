@@ -51,6 +51,21 @@ torch::Tensor RawObs(const std::vector<wire::Trajectory>& messages, int64_t d) {
   return torch::cat(raw);
 }
 
+// The rows of what the minibatch loop reads, in `order`.
+Batch Shuffled(const Batch& b, const torch::Tensor& order) {
+  const auto take = [&](const torch::Tensor& t) { return t.index_select(0, order); };
+  Batch s;
+  s.obs = take(b.obs);
+  s.actions = take(b.actions);
+  s.prox_mean = take(b.prox_mean);
+  s.prox_logp = take(b.prox_logp);
+  s.weight = take(b.weight);
+  s.values = take(b.values);
+  s.advantages = take(b.advantages);
+  s.returns = take(b.returns);
+  return s;
+}
+
 }  // namespace
 
 Trainer::Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device)
@@ -74,26 +89,45 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   const size_t count = messages.size();
   std::vector<torch::Tensor> obs, actions, logp, values, adv(count), ret(count), raw;
   std::vector<torch::Tensor> next_values;  // [T, N] per message
-  for (const wire::Trajectory& m : messages) {
+  // The critic sees every observation and every truncated episode's final observation of the
+  // batch in one forward: [sum (T+1) N + sum K, D], split back by these row counts.
+  std::vector<torch::Tensor> critic_in;
+  std::vector<int64_t> rows;
+  std::vector<torch::Tensor> raw_obs(count);
+  for (size_t i = 0; i < count; ++i) {
+    const wire::Trajectory& m = messages[i];
     if (m.obs_dim != d || m.act_dim != a) {
       throw std::invalid_argument("trajectory dims do not fit the model");
     }
     const int64_t t = m.num_steps, n = m.num_envs;
-    const torch::Tensor raw_obs = View(m.obs, {t + 1, n, d}, torch::kFloat32).to(device_);
-    const torch::Tensor x = normalizer_.Normalize(raw_obs);
-    const torch::Tensor v = model_->Value(x.view({-1, d})).view({t + 1, n});
+    raw_obs[i] = View(m.obs, {t + 1, n, d}, torch::kFloat32).to(device_);
+    critic_in.push_back(normalizer_.Normalize(raw_obs[i]).view({-1, d}));
+    rows.push_back((t + 1) * n);
+  }
+  for (const wire::Trajectory& m : messages) {
+    if (m.final_idx.empty()) continue;
+    const int64_t k = static_cast<int64_t>(m.final_idx.size());
+    critic_in.push_back(
+        normalizer_.Normalize(View(m.final_obs, {k, d}, torch::kFloat32).to(device_)));
+    rows.push_back(k);
+  }
+  const std::vector<torch::Tensor> critic_out =
+      model_->Value(torch::cat(critic_in)).split_with_sizes(rows);
+  size_t next_final = count;  // critic_out's first final-observation piece
+  for (size_t i = 0; i < count; ++i) {
+    const wire::Trajectory& m = messages[i];
+    const int64_t t = m.num_steps, n = m.num_envs;
+    const torch::Tensor v = critic_out[i].view({t + 1, n});
     // next_values[t] = V(obs[t+1]), except V(final_obs) where the episode was truncated.
     torch::Tensor next_v = v.slice(0, 1).clone();
     if (!m.final_idx.empty()) {
       const int64_t k = static_cast<int64_t>(m.final_idx.size());
-      const torch::Tensor final_v = model_->Value(
-          normalizer_.Normalize(View(m.final_obs, {k, d}, torch::kFloat32).to(device_)));
       const torch::Tensor idx = View(m.final_idx, {k}, torch::kInt32).to(device_, torch::kLong);
-      next_v.view({-1}).index_copy_(0, idx, final_v);
+      next_v.view({-1}).index_copy_(0, idx, critic_out[next_final++]);
     }
     next_values.push_back(next_v);
-    obs.push_back(x.slice(0, 0, t).reshape({-1, d}));
-    raw.push_back(raw_obs.slice(0, 0, t).reshape({-1, d}));
+    obs.push_back(critic_in[i].view({t + 1, n, d}).slice(0, 0, t).reshape({-1, d}));
+    raw.push_back(raw_obs[i].slice(0, 0, t).reshape({-1, d}));
     actions.push_back(View(m.actions, {t * n, a}, torch::kFloat32).to(device_));
     logp.push_back(View(m.logp, {t * n}, torch::kFloat32).to(device_));
     values.push_back(v.slice(0, 0, t));  // [T, N] until GAE has read it
@@ -189,6 +223,7 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
 
   const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
   const torch::Tensor prox_log_std = model_->log_std().detach().clone();
+  const double desired_kl = config_.DesiredKl(progress_);
   {
     // KL(behaviour || prox) ~ E_behaviour[(r - 1) - log r], r = pi_prox / pi_behaviour.
     torch::NoGradGuard no_grad;
@@ -200,19 +235,22 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   std::vector<torch::Tensor> applied;  // [5] per applied minibatch: pg, v, entropy, kl, clipfrac
   int& updates = stats.applied_minibatches;
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
+    // One gather per epoch, then each minibatch is a contiguous slice (a view): the same
+    // minibatches as gathering each one by its indices, with an eighth of the gathers.
     const torch::Tensor order = torch::randperm(size, torch::TensorOptions().device(device_));
+    const Batch shuffled = Shuffled(batch, order);
     for (int64_t start = 0; start + minibatch <= size; start += minibatch) {
-      const torch::Tensor idx = order.slice(0, start, start + minibatch);
-      const torch::Tensor obs = batch.obs.index_select(0, idx);
+      const auto mb = [&](const torch::Tensor& t) { return t.slice(0, start, start + minibatch); };
+      const torch::Tensor obs = mb(shuffled.obs);
       const torch::Tensor mean = model_->Mean(obs);
       const torch::Tensor new_logp =
-          ActorCriticImpl::LogProb(mean, model_->log_std(), batch.actions.index_select(0, idx));
-      const PpoLossResult loss = PpoLoss(
-          new_logp, batch.prox_logp.index_select(0, idx), batch.advantages.index_select(0, idx),
-          model_->Value(obs), batch.values.index_select(0, idx), batch.returns.index_select(0, idx),
-          model_->Entropy(), config_, batch.weight.index_select(0, idx));
-      const torch::Tensor kl = GaussianKl(batch.prox_mean.index_select(0, idx), prox_log_std,
-                                          mean.detach(), model_->log_std().detach())
+          ActorCriticImpl::LogProb(mean, model_->log_std(), mb(shuffled.actions));
+      const PpoLossResult loss =
+          PpoLoss(new_logp, mb(shuffled.prox_logp), mb(shuffled.advantages), model_->Value(obs),
+                  mb(shuffled.values), mb(shuffled.returns), model_->Entropy(), config_,
+                  mb(shuffled.weight));
+      const torch::Tensor kl = GaussianKl(mb(shuffled.prox_mean), prox_log_std, mean.detach(),
+                                          model_->log_std().detach())
                                    .mean();
       const torch::Tensor checks = torch::stack({loss.loss.detach(), kl}).to(torch::kCPU);
       const double loss_value = checks[0].item<double>(), kl_value = checks[1].item<double>();
@@ -233,7 +271,7 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       }
       optimizer_.step();
       // As rsl_rl: the KL of the policy before this step from the proximal one sets the lr.
-      if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl_value, config_));
+      if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl_value, desired_kl, config_));
       applied.push_back(torch::stack({loss.pg_loss.detach(), loss.v_loss.detach(),
                                       loss.entropy.detach(), kl, loss.clipfrac.detach()}));
       ++updates;

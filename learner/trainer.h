@@ -94,6 +94,9 @@ class Trainer {
   ObsNormalizer& normalizer() { return normalizer_; }
   double lr() const { return lr_; }
   void set_lr(double lr);
+  // Policy versions trained so far (the learner's, restored with a checkpoint): what the
+  // annealed KL target is read at.
+  void set_progress(uint64_t updates) { progress_ = updates; }
   torch::Device device() const { return device_; }
 
  private:
@@ -106,6 +109,7 @@ class Trainer {
   ObsNormalizer normalizer_;
   torch::optim::Adam optimizer_;
   double lr_;
+  uint64_t progress_ = 0;
 };
 
 }  // namespace hoverslam::learner

@@ -50,7 +50,7 @@ FRACTIONS = {"Eval success", "Best eval success", "Training landing rate", "Lear
              "Open file descriptors"}
 # Panels that must be above 0 in a run that trains.
 POSITIVE = {"Env steps/s", "Policy version", "Actors up", "Collected vs trained", "Bytes sent",
-            "Memory per pod", "CPU per pod", "Learning rate", "Update duration", "Entropy",
+            "Memory per pod", "CPU per pod", "Learning rate", "Update duration",
             "Uptime", "Useful fraction"}
 # Values that only grow while the run goes on (queried twice, 10 s apart).
 GROWING = {"Policy version", "Uptime"}

@@ -123,6 +123,7 @@ TEST(PpoLoss, ValueClippingByHand) {
 // Value: V = R -> 0. Entropy [2, 4] -> 3. loss = 1 + 1.0 * 0 - 0.005 * 3 = 0.985.
 TEST(PpoLoss, TotalCombinesTerms) {
   PpoConfig config;
+  config.entropy_coef = 0.005f;
   const torch::Tensor zeros = torch::zeros({2}, torch::kFloat64);
   const torch::Tensor adv = torch::tensor({1.0, -3.0}, torch::kFloat64);
   const torch::Tensor ent = torch::tensor({2.0, 4.0}, torch::kFloat64);
@@ -204,6 +205,26 @@ TEST(AdaptiveLr, UpDownUnchangedBounded) {
   EXPECT_DOUBLE_EQ(AdaptiveLr(lr, std::nan(""), config), lr);
   EXPECT_DOUBLE_EQ(AdaptiveLr(1.2e-5, 1.0, config), 1e-5);  // 8e-6 bounded below
   EXPECT_DOUBLE_EQ(AdaptiveLr(8e-3, 1e-4, config), 1e-2);   // 1.2e-2 bounded above
+}
+
+// Geometric from 0.01 to 0.001 over 100 versions: halfway is 0.01 x 0.1^0.5 = 0.0031623, then
+// it stays at the end value; with no anneal the target is constant. The lr schedule reads it:
+// kl 0.003 is inside [0.0016, 0.0063] halfway, but above 2 x 0.001 at the end.
+TEST(PpoConfig, DesiredKlAnnealsGeometrically) {
+  PpoConfig config;
+  config.desired_kl = 0.01;
+  config.desired_kl_end = 0.001;
+  EXPECT_DOUBLE_EQ(config.DesiredKl(1000), 0.01);  // kl_anneal_updates 0: off
+  config.kl_anneal_updates = 100;
+  EXPECT_NEAR(config.DesiredKl(0), 0.01, 1e-15);
+  EXPECT_NEAR(config.DesiredKl(50), 0.0031623, 1e-7);
+  EXPECT_NEAR(config.DesiredKl(100), 0.001, 1e-15);
+  EXPECT_NEAR(config.DesiredKl(5000), 0.001, 1e-15);
+  const double lr = 3e-4;
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.003, config.DesiredKl(50), config), lr);
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.003, config.DesiredKl(100), config), lr / 1.5);
+  config.kl_anneal_updates = -1;
+  EXPECT_THROW(config.Validate(), std::invalid_argument);
 }
 
 TEST(PpoConfig, ValidateNamesTheBadField) {

@@ -27,6 +27,9 @@ PpoConfig SmallConfig() {
   return config;
 }
 
+// Optimiser steps an update takes when none is skipped.
+const int kSteps = SmallConfig().epochs * SmallConfig().minibatches;
+
 std::vector<torch::Tensor> Parameters(Trainer& trainer) {
   std::vector<torch::Tensor> copies;
   for (const torch::Tensor& p : trainer.model()->parameters()) copies.push_back(p.detach().clone());
@@ -73,7 +76,8 @@ void ExpectAdamStateIs(const TrainerSnapshot& snapshot, Trainer& trainer) {
 // A trainer that has taken one good update, so Adam's moments and the normaliser are not
 // the initial ones.
 struct Trained {
-  Trained() : trainer(kObsDim, kActDim, SmallConfig(), torch::kCPU) {
+  explicit Trained(const PpoConfig& config = SmallConfig())
+      : trainer(kObsDim, kActDim, config, torch::kCPU) {
     torch::manual_seed(7);
     trainer.Update(MakeBatch(1));
   }
@@ -90,7 +94,7 @@ TEST(TrainerGuards, GoodDataTrains) {
   // The guards stay out of the way of healthy data: 5 epochs x 4 minibatches, all applied.
   EXPECT_FALSE(stats.rejected);
   EXPECT_EQ(stats.skipped_minibatches, 0);
-  EXPECT_EQ(stats.applied_minibatches, 5 * 4);
+  EXPECT_EQ(stats.applied_minibatches, kSteps);
   EXPECT_EQ(t.trainer.Problem(), std::nullopt);
 }
 
@@ -106,7 +110,7 @@ TEST(TrainerGuards, HugeRewardsLeaveParametersFiniteAndUnchanged) {
   const UpdateStats stats = t.trainer.Update(batch);
   // The value loss is 0.5 (1e28)^2 = inf in float32: every minibatch is skipped, so nothing
   // is kept, the normaliser's merge of the batch included.
-  EXPECT_EQ(stats.skipped_minibatches, 5 * 4);
+  EXPECT_EQ(stats.skipped_minibatches, kSteps);
   EXPECT_EQ(stats.applied_minibatches, 0);
   EXPECT_TRUE(stats.rejected);
   EXPECT_FALSE(stats.rejected_why.empty());
@@ -136,17 +140,21 @@ TEST(TrainerGuards, AbsurdBehaviourLogpLeavesParametersFinite) {
 }
 
 TEST(TrainerGuards, ExplodingGradientsAreSkipped) {
-  Trained t;
+  // The behaviour weight untruncated: its default truncation (2) would keep the data below
+  // from reaching the gradient at all.
+  PpoConfig config = SmallConfig();
+  config.behaviour_weight_max = 1e9f;
+  Trained t(config);
   const std::vector<torch::Tensor> before = Parameters(t.trainer);
   std::vector<wire::Trajectory> batch = MakeBatch(5);
   for (wire::Trajectory& m : batch) {
-    for (float& logp : m.logp) logp -= 19;  // ratio ~e^19 = 1.8e8, just inside the bound
+    for (float& logp : m.logp) logp -= 19;  // weight pi_prox / pi_behaviour ~e^19 = 1.8e8
   }
-  // Finite loss, but where A < 0 its gradient is A * ratio * d logp ~ 1e8, far above
-  // max_grad_norm_skip (1e3): the clip would turn it into a full step in a direction that
-  // says nothing, so every step is skipped and the update rejected.
+  // Finite loss, but its gradient is w * A * d logp ~ 1e8, far above max_grad_norm_skip
+  // (1e3): the clip would turn it into a full step in a direction that says nothing, so
+  // every step is skipped and the update rejected.
   const UpdateStats stats = t.trainer.Update(batch);
-  EXPECT_EQ(stats.skipped_minibatches, 5 * 4);
+  EXPECT_EQ(stats.skipped_minibatches, kSteps);
   EXPECT_EQ(stats.applied_minibatches, 0);
   EXPECT_TRUE(stats.rejected);
   EXPECT_TRUE(Same(before, Parameters(t.trainer)));
