@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   AddFlag(app, "--clip-value", &p.clip_value, "clip the value loss (true/false)");
   AddFlag(app, "--value-coef", &p.value_coef, "value loss weight");
   AddFlag(app, "--entropy-coef", &p.entropy_coef, "entropy bonus weight");
+  AddFlag(app, "--entropy-floor", &p.entropy_floor, "entropy (nats) below which the floor pushes");
+  AddFlag(app, "--entropy-floor-coef", &p.entropy_floor_coef, "weight of the entropy floor");
   AddFlag(app, "--lr", &p.lr, "initial Adam learning rate");
   AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to the KL (true/false)");
   AddFlag(app, "--desired-kl", &p.desired_kl, "KL(pi_prox || pi) target of the adaptive lr");

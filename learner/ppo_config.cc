@@ -30,6 +30,9 @@ void PpoConfig::Validate() const {
           "must be >= 1");
   Require(value_clip > 0 && std::isfinite(value_clip), "value_clip", "must be > 0");
   Require(value_coef >= 0 && std::isfinite(value_coef), "value_coef", "must be >= 0");
+  Require(std::isfinite(entropy_floor), "entropy_floor", "must be finite");
+  Require(entropy_floor_coef >= 0 && std::isfinite(entropy_floor_coef), "entropy_floor_coef",
+          "must be >= 0");
   Require(entropy_coef >= 0 && std::isfinite(entropy_coef), "entropy_coef", "must be >= 0");
   Require(lr > 0 && std::isfinite(lr), "lr", "must be > 0");
   Require(desired_kl > 0 && std::isfinite(desired_kl), "desired_kl", "must be > 0");

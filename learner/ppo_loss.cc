@@ -45,9 +45,11 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
   }
 
   const torch::Tensor entropy_mean = entropy.mean();
-  // L = L^pg + c_v L^V - c_e H
-  const torch::Tensor loss =
-      pg_loss + config.value_coef * v_loss - config.entropy_coef * entropy_mean;
+  // L = L^pg + c_v L^V - c_e H + c_f max(0, H_floor - H)
+  torch::Tensor loss = pg_loss + config.value_coef * v_loss - config.entropy_coef * entropy_mean;
+  if (config.entropy_floor_coef > 0) {
+    loss = loss + config.entropy_floor_coef * torch::relu(config.entropy_floor - entropy_mean);
+  }
 
   torch::NoGradGuard no_grad;
   // KL(old || new) ~ E[(r - 1) - log r] (http://joschu.net/blog/kl-approx.html): >= 0, low

@@ -15,6 +15,7 @@ constexpr double kMaxLogRatio = 20.0;
 // Scalars. loss, pg_loss, v_loss and entropy carry gradients; approx_kl and clipfrac do not.
 struct PpoLossResult {
   torch::Tensor loss;       // pg_loss + value_coef * v_loss - entropy_coef * entropy
+                            // + entropy_floor_coef * max(0, entropy_floor - entropy)
   torch::Tensor pg_loss;    // clipped surrogate, negated so that lower is better
   torch::Tensor v_loss;     // 0.5 * squared error (within value_clip of old_values if clip_value)
   torch::Tensor entropy;    // mean policy entropy

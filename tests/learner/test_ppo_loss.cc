@@ -1,6 +1,7 @@
 #include "learner/ppo_loss.h"
 
 #include <cmath>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -176,6 +177,24 @@ TEST(PpoLoss, GaussianKlByHand) {
   EXPECT_NEAR(GaussianKl(p_mean, p_log_std, q_mean, q_log_std).item<double>(), 0.4431472, 1e-6);
   EXPECT_NEAR(GaussianKl(q_mean, q_log_std, p_mean, p_log_std).item<double>(), 1.3068528, 1e-6);
   EXPECT_NEAR(GaussianKl(p_mean, p_log_std, p_mean, p_log_std).item<double>(), 0.0, 1e-12);
+}
+
+// The entropy floor: with floor 0.4 and weight 0.02, entropy 0.1 adds 0.02 x 0.3 = 0.006 to
+// the loss with d loss / d H = -0.02 (the std is pushed up); entropy 0.5, above the floor,
+// adds nothing and gets no gradient from it.
+TEST(PpoLoss, EntropyFloorPushesOnlyBelowIt) {
+  PpoConfig config;
+  config.entropy_coef = 0;
+  config.entropy_floor = 0.4f;
+  config.entropy_floor_coef = 0.02f;
+  const torch::Tensor zeros = torch::zeros({1}, torch::kFloat64);
+  for (const auto& [h, extra, grad] : {std::tuple{0.1, 0.006, -0.02}, {0.5, 0.0, 0.0}}) {
+    const torch::Tensor entropy = torch::tensor(h, torch::kFloat64).requires_grad_();
+    const PpoLossResult out = PpoLoss(zeros, zeros, zeros, zeros, zeros, zeros, entropy, config);
+    out.loss.backward();
+    EXPECT_NEAR(out.loss.item<double>(), extra, 1e-7) << "H = " << h;
+    EXPECT_NEAR(entropy.grad().item<double>(), grad, 1e-7) << "H = " << h;
+  }
 }
 
 TEST(PpoLoss, AdvantageNormalizationAndExplainedVariance) {
