@@ -25,7 +25,7 @@ from torch import nn
 
 OBS_DIM, ACT_DIM, T, N, MESSAGES = 6, 2, 128, 16, 8
 GAMMA, LAMBDA, REWARD_SCALE, CLIP, VALUE_CLIP = 0.998, 0.98, 0.01, 0.2, 0.2
-VALUE_COEF, ENTROPY_COEF, MAX_GRAD_NORM, DESIRED_KL = 1.0, 0.005, 1.0, 0.005
+VALUE_COEF, ENTROPY_COEF, MAX_GRAD_NORM, DESIRED_KL = 1.0, 0.0, 1.0, 0.005
 WEIGHT_MAX, OBS_CLIP = 2.0, 10.0
 
 
@@ -121,7 +121,9 @@ def update(model, optimizer, normalizer, data, epochs, minibatches, lr):
         b_adv = (b_adv - b_adv.mean()) / (b_adv.std(unbiased=False) + 1e-8)
         prox_mean = model.actor(b_obs)
         prox_logp = model.log_prob(prox_mean, b_actions)
-        weight = (prox_logp - b_logp).clamp(-20, 20).exp().clamp(max=WEIGHT_MAX)
+        log_w = prox_logp - b_logp
+        weight = log_w.clamp(-20, 20).exp().clamp(max=WEIGHT_MAX)
+        weight = torch.where(log_w.abs() < 20, weight, torch.zeros_like(weight))
         prox_log_std = model.log_std.detach().clone()
 
     size = b_obs.shape[0]

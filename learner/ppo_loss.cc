@@ -62,8 +62,11 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
 torch::Tensor BehaviourWeight(const torch::Tensor& prox_logp, const torch::Tensor& behaviour_logp,
                               double max_weight) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor log_w = torch::clamp(prox_logp - behaviour_logp, -kMaxLogRatio, kMaxLogRatio);
-  return log_w.exp().clamp_max(max_weight);
+  // A behaviour log-probability kMaxLogRatio nats or more from the proximal policy's belongs
+  // to no policy near this one (a corrupt or ancient sample): weight 0 leaves it out.
+  const torch::Tensor log_w = prox_logp - behaviour_logp;
+  const torch::Tensor w = log_w.clamp(-kMaxLogRatio, kMaxLogRatio).exp().clamp_max(max_weight);
+  return torch::where(log_w.abs() < kMaxLogRatio, w, torch::zeros_like(w));
 }
 
 torch::Tensor GaussianKl(const torch::Tensor& p_mean, const torch::Tensor& p_log_std,

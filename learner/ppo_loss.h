@@ -36,13 +36,14 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
                       const torch::Tensor& weight = {});
 
 // w = min(pi_prox / pi_behaviour, max_weight) per sample, without gradient: decoupled PPO's
-// correction for data that older weights (or older observation statistics) collected.
+// correction for data that older weights (or older observation statistics) collected. 0 where
+// |log(pi_prox / pi_behaviour)| >= kMaxLogRatio: such a sample is left out.
 torch::Tensor BehaviourWeight(const torch::Tensor& prox_logp, const torch::Tensor& behaviour_logp,
                               double max_weight);
 
 // KL(p || q) of diagonal Gaussians, summed over the action dimension: [B, A] means and [A]
-// log standard deviations -> [B]. Analytic, so it is exact at any sample size (rsl_rl's
-// adaptive schedule reads it).
+// log standard deviations -> [B]. Analytic, so it carries no sampling noise (rsl_rl's
+// adaptive schedule reads it); in float32, values under ~1e-7 read as 0.
 torch::Tensor GaussianKl(const torch::Tensor& p_mean, const torch::Tensor& p_log_std,
                          const torch::Tensor& q_mean, const torch::Tensor& q_log_std);
 

@@ -154,15 +154,13 @@ TEST(PpoLoss, BehaviourWeightScalesEachSample) {
 }
 
 // w = min(exp(prox - behaviour), max): exp(log 1.5) = 1.5; exp(log 3) = 3 -> 2; exp(-1);
-// a difference of 1e6 (an absurd behaviour logp) is clamped before exp, then truncated.
-TEST(PpoLoss, BehaviourWeightIsTruncated) {
+// exp(19.9) -> 2; a difference of 20 nats or more either way (an absurd behaviour logp) -> 0.
+TEST(PpoLoss, BehaviourWeightIsTruncatedAndDropsAbsurdSamples) {
   const torch::Tensor prox =
-      torch::tensor({std::log(1.5), std::log(3.0), -1.0, 1e6}, torch::kFloat64);
-  const torch::Tensor w = BehaviourWeight(prox, torch::zeros({4}, torch::kFloat64), 2.0);
-  EXPECT_NEAR(w[0].item<double>(), 1.5, 1e-12);
-  EXPECT_NEAR(w[1].item<double>(), 2.0, 1e-12);
-  EXPECT_NEAR(w[2].item<double>(), std::exp(-1.0), 1e-12);
-  EXPECT_NEAR(w[3].item<double>(), 2.0, 1e-12);
+      torch::tensor({std::log(1.5), std::log(3.0), -1.0, 19.9, 20.0, 1e6, -1e6}, torch::kFloat64);
+  const torch::Tensor w = BehaviourWeight(prox, torch::zeros({7}, torch::kFloat64), 2.0);
+  const double expected[] = {1.5, 2.0, std::exp(-1.0), 2.0, 0.0, 0.0, 0.0};
+  for (int i = 0; i < 7; ++i) EXPECT_NEAR(w[i].item<double>(), expected[i], 1e-12) << i;
 }
 
 // KL(N(0, 1) || N(1, 2^2)) = log 2 + (1 + 1) / 8 - 1/2 = 0.443147; a second dimension with

@@ -91,7 +91,7 @@ TEST(TrainerGuards, GoodDataTrains) {
   EXPECT_FALSE(Same(before, Parameters(t.trainer)));
   EXPECT_TRUE(AllFinite(t.trainer));
   EXPECT_EQ(stats.transitions, 2 * 16 * 4);
-  // The guards stay out of the way of healthy data: 5 epochs x 4 minibatches, all applied.
+  // The guards stay out of the way of healthy data: every epoch's every minibatch applied.
   EXPECT_FALSE(stats.rejected);
   EXPECT_EQ(stats.skipped_minibatches, 0);
   EXPECT_EQ(stats.applied_minibatches, kSteps);
@@ -126,10 +126,10 @@ TEST(TrainerGuards, AbsurdBehaviourLogpLeavesParametersFinite) {
   Trained t;
   std::vector<wire::Trajectory> batch = MakeBatch(4);
   for (wire::Trajectory& m : batch) {
-    for (float& logp : m.logp) logp = -1e30f;  // ratio exp(+1e30)
+    for (float& logp : m.logp) logp = -1e30f;  // pi_prox / pi_behaviour = exp(+1e30)
   }
-  // The log-ratio bound makes the ratio e^20 at most, where its gradient is zero: the policy
-  // term drops out of the step, the critic still learns, and nothing becomes non-finite.
+  // Such samples get behaviour weight 0: the policy term drops out of the step, the critic
+  // still learns, and nothing becomes non-finite.
   const UpdateStats stats = t.trainer.Update(batch);
   EXPECT_FALSE(stats.rejected);
   EXPECT_TRUE(std::isfinite(stats.pg_loss));
