@@ -90,10 +90,6 @@ double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& retur
   return 1.0 - var_error / var_returns;
 }
 
-double AdaptiveLr(double lr, double kl, const PpoConfig& config) {
-  return AdaptiveLr(lr, kl, config.desired_kl, config);
-}
-
 double AdaptiveLr(double lr, double kl, double desired_kl, const PpoConfig& config) {
   if (std::isfinite(kl)) {
     if (kl > 2.0 * desired_kl) {

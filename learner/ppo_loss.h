@@ -56,8 +56,8 @@ double ExplainedVariance(const torch::Tensor& values, const torch::Tensor& retur
 
 // Next learning rate: lr / factor if kl > 2 desired_kl, lr * factor if 0 < kl < desired_kl / 2,
 // else lr; always bounded to [lr_min, lr_max]. A non-finite kl leaves lr unchanged.
-double AdaptiveLr(double lr, double kl, const PpoConfig& config);
-// The same with another target than config.desired_kl (an annealed one).
+// desired_kl is passed apart from config: the trainer reads it off the anneal
+// (PpoConfig::DesiredKl).
 double AdaptiveLr(double lr, double kl, double desired_kl, const PpoConfig& config);
 
 }  // namespace hoverslam::learner

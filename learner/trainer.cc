@@ -40,6 +40,15 @@ torch::optim::AdamParamState DeepCopy(const torch::optim::AdamParamState& s) {
   return copy;
 }
 
+// std::invalid_argument unless every message has the model's observation and action sizes.
+void CheckDims(const std::vector<wire::Trajectory>& messages, int64_t d, int64_t a) {
+  for (const wire::Trajectory& m : messages) {
+    if (m.obs_dim != d || m.act_dim != a) {
+      throw std::invalid_argument("trajectory dims do not fit the model");
+    }
+  }
+}
+
 // The observations PPO trains on, [sum T * N, D], as the actors saw them: obs[0..T-1] of every
 // message (obs[T] bootstraps only).
 torch::Tensor RawObs(const std::vector<wire::Trajectory>& messages, int64_t d) {
@@ -87,18 +96,16 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   torch::NoGradGuard no_grad;
   const int64_t d = model_->obs_dim(), a = model_->act_dim();
   const size_t count = messages.size();
-  std::vector<torch::Tensor> obs, actions, logp, values, adv(count), ret(count), raw;
+  std::vector<torch::Tensor> obs, actions, logp, values, adv(count), ret(count);
   std::vector<torch::Tensor> next_values;  // [T, N] per message
   // The critic sees every observation and every truncated episode's final observation of the
   // batch in one forward: [sum (T+1) N + sum K, D], split back by these row counts.
   std::vector<torch::Tensor> critic_in;
   std::vector<int64_t> rows;
   std::vector<torch::Tensor> raw_obs(count);
+  CheckDims(messages, d, a);
   for (size_t i = 0; i < count; ++i) {
     const wire::Trajectory& m = messages[i];
-    if (m.obs_dim != d || m.act_dim != a) {
-      throw std::invalid_argument("trajectory dims do not fit the model");
-    }
     const int64_t t = m.num_steps, n = m.num_envs;
     raw_obs[i] = View(m.obs, {t + 1, n, d}, torch::kFloat32).to(device_);
     critic_in.push_back(normalizer_.Normalize(raw_obs[i]).view({-1, d}));
@@ -127,7 +134,6 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
     }
     next_values.push_back(next_v);
     obs.push_back(critic_in[i].view({t + 1, n, d}).slice(0, 0, t).reshape({-1, d}));
-    raw.push_back(raw_obs[i].slice(0, 0, t).reshape({-1, d}));
     actions.push_back(View(m.actions, {t * n, a}, torch::kFloat32).to(device_));
     logp.push_back(View(m.logp, {t * n}, torch::kFloat32).to(device_));
     values.push_back(v.slice(0, 0, t));  // [T, N] until GAE has read it
@@ -174,7 +180,7 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   batch.values = torch::cat(values);
   batch.advantages = torch::cat(adv);
   batch.returns = torch::cat(ret);
-  batch.raw_obs = torch::cat(raw);
+  batch.raw_obs = RawObs(messages, d).to(device_);
   return batch;
 }
 
@@ -206,11 +212,7 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   // merged first (rsl_rl updates them while collecting). Merged after, every input of the
   // exported policy would shift by the batch's statistics, a change neither the KL nor the
   // clip ever saw.
-  for (const wire::Trajectory& m : messages) {
-    if (m.obs_dim != model_->obs_dim() || m.act_dim != model_->act_dim()) {
-      throw std::invalid_argument("trajectory dims do not fit the model");
-    }
-  }
+  CheckDims(messages, model_->obs_dim(), model_->act_dim());
   normalizer_.Update(RawObs(messages, model_->obs_dim()));
   Batch batch = BuildBatch(messages);
   const int64_t size = batch.obs.size(0);

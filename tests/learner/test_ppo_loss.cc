@@ -210,18 +210,18 @@ TEST(PpoLoss, AdvantageNormalizationAndExplainedVariance) {
 }
 
 TEST(AdaptiveLr, UpDownUnchangedBounded) {
-  PpoConfig config;  // factor 1.5, bounds [1e-5, 1e-2]
-  config.desired_kl = 0.01;
+  PpoConfig config;        // factor 1.5, bounds [1e-5, 1e-2]
+  const double kl = 0.01;  // the target
   const double lr = 3e-4;
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.03, config), lr / 1.5);   // kl > 0.02
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.001, config), lr * 1.5);  // kl < 0.005
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.01, config), lr);         // in [0.005, 0.02]
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.02, config), lr);         // boundaries are inside
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.005, config), lr);
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.0, config), lr);  // policy has not moved: no signal
-  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, std::nan(""), config), lr);
-  EXPECT_DOUBLE_EQ(AdaptiveLr(1.2e-5, 1.0, config), 1e-5);  // 8e-6 bounded below
-  EXPECT_DOUBLE_EQ(AdaptiveLr(8e-3, 1e-4, config), 1e-2);   // 1.2e-2 bounded above
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.03, kl, config), lr / 1.5);   // kl > 0.02
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.001, kl, config), lr * 1.5);  // kl < 0.005
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.01, kl, config), lr);         // in [0.005, 0.02]
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.02, kl, config), lr);         // boundaries are inside
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.005, kl, config), lr);
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, 0.0, kl, config), lr);  // policy has not moved: no signal
+  EXPECT_DOUBLE_EQ(AdaptiveLr(lr, std::nan(""), kl, config), lr);
+  EXPECT_DOUBLE_EQ(AdaptiveLr(1.2e-5, 1.0, kl, config), 1e-5);  // 8e-6 bounded below
+  EXPECT_DOUBLE_EQ(AdaptiveLr(8e-3, 1e-4, kl, config), 1e-2);   // 1.2e-2 bounded above
 }
 
 // Geometric from 0.01 to 0.001 over 100 versions: halfway is 0.01 x 0.1^0.5 = 0.0031623, then
