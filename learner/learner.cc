@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/build_info.h"
+#include "common/rocket_env.h"
 #include "common/zap_authenticator.h"
 #include "learner/checkpoint.h"
 #include "learner/publisher.h"
@@ -15,8 +16,6 @@
 
 namespace hoverslam::learner {
 namespace {
-
-constexpr int kObsDim = 6, kActDim = 2;  // the rocket task
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

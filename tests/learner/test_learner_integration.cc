@@ -18,6 +18,7 @@
 #include "common/policy.h"
 #include "common/protocol.h"
 #include "common/rng.h"
+#include "common/rocket_env.h"
 #include "common/zmq_sockets.h"
 #include "tests/support/process.h"
 
@@ -141,17 +142,18 @@ class FakeActors {
     t.run = weights_.run;
     t.actor = "fake-" + std::to_string(actor);
     t.policy_version = weights_.policy_version;
-    t.Resize(kT, kN, 6, 2);
+    t.Resize(kT, kN, kObsDim, kActDim);
     Rng rng(seed);
-    for (size_t i = 0; i < t.obs.size(); i += 6) {
-      const float row[6] = {rng.Uniform(10, 70), rng.Uniform(2, 40), rng.Uniform(-0.3f, 0.3f),
-                            rng.Uniform(-2, 2),  rng.Uniform(-4, 1), rng.Uniform(-0.2f, 0.2f)};
-      std::copy(row, row + 6, &t.obs[i]);
+    for (size_t i = 0; i < t.obs.size(); i += kObsDim) {
+      const float row[kObsDim] = {rng.Uniform(10, 70),      rng.Uniform(2, 40),
+                                  rng.Uniform(-0.3f, 0.3f), rng.Uniform(-2, 2),
+                                  rng.Uniform(-4, 1),       rng.Uniform(-0.2f, 0.2f)};
+      std::copy(row, row + kObsDim, &t.obs[i]);
     }
-    std::optional<Policy> policy = Policy::FromWeights(weights_, 6, 2, nullptr);
+    std::optional<Policy> policy = Policy::FromWeights(weights_, kObsDim, kActDim, nullptr);
     std::vector<Rng> rngs(kN, Rng(seed + 1));
     for (uint32_t s = 0; s < kT; ++s) {
-      policy->Act(&t.obs[s * kN * 6], kN, rngs.data(), false, &t.actions[s * kN * 2],
+      policy->Act(&t.obs[s * kN * kObsDim], kN, rngs.data(), false, &t.actions[s * kN * kActDim],
                   &t.logp[s * kN]);
     }
     for (float& r : t.rewards) r = rng.Uniform(-1, 1);
