@@ -8,6 +8,7 @@
 
 #include "common/build_info.h"
 #include "common/rocket_env.h"
+#include "common/rocket_mirror.h"
 #include "common/zap_authenticator.h"
 #include "learner/checkpoint.h"
 #include "learner/publisher.h"
@@ -89,7 +90,9 @@ struct Learner::Impl {
         version_floor(c.checkpoint_dir) {
     if (c.threads > 0) torch::set_num_threads(c.threads);
     torch::manual_seed(c.seed);
-    trainer = std::make_unique<Trainer>(kObsDim, kActDim, c.ppo, device);
+    trainer = std::make_unique<Trainer>(
+        kObsDim, kActDim, c.ppo, device,
+        c.ppo.mirror ? std::optional(RocketMirror(RocketPhysicsConfig{})) : std::nullopt);
     Restore();
     metrics_server =
         std::make_unique<MetricsServer>(c.metrics_port, c.health_timeout_s, c.metrics_bind);

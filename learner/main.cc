@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
           "truncation of the pi_prox / pi_behaviour weight (decoupled PPO)");
   AddFlag(app, "--value-clip", &p.value_clip, "|V - V_old| limit, in scaled return units");
   AddFlag(app, "--clip-value", &p.clip_value, "clip the value loss (true/false)");
+  AddFlag(app, "--mirror", &p.mirror,
+          "also train on each sample's mirror image about the pad (true/false)");
   AddFlag(app, "--value-coef", &p.value_coef, "value loss weight");
   AddFlag(app, "--entropy-coef", &p.entropy_coef, "entropy bonus weight");
   AddFlag(app, "--entropy-floor", &p.entropy_floor, "entropy (nats) below which the floor pushes");

@@ -40,6 +40,8 @@ struct PpoConfig {
   float entropy_floor = 0.4f;        // nats over the action dims: 0.4 is std 0.30 in each of 2
   float entropy_floor_coef = 0.0f;   // weight of the floor's penalty
   bool normalize_advantages = true;  // advantages to zero mean, unit std over each batch
+  // Train on each sample's mirror image too, where the task has one (Trainer::Augment).
+  bool mirror = true;
 
   // Optimiser and adaptive-KL learning-rate schedule (rsl_rl).
   double lr = 3e-4;         // Adam learning rate at start

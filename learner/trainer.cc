@@ -72,18 +72,46 @@ Batch Shuffled(const Batch& b, const torch::Tensor& order) {
   s.values = take(b.values);
   s.advantages = take(b.advantages);
   s.returns = take(b.returns);
+  s.collected = take(b.collected);
   return s;
+}
+
+// `map` as [index, sign, offset] tensors on `device`; std::invalid_argument unless it is a
+// map of `dims` values.
+std::array<torch::Tensor, 3> MapTensors(const AffineMap& map, int64_t dims, torch::Device device,
+                                        const char* what) {
+  std::string problem = map.Problem();
+  if (problem.empty() && map.size() != dims) {
+    problem = "has " + std::to_string(map.size()) + " entries for " + std::to_string(dims);
+  }
+  if (!problem.empty()) throw std::invalid_argument(std::string("mirror ") + what + ": " + problem);
+  const int64_t n = map.size();
+  // clone: to() returns the view itself when nothing changes, and `map` does not outlive this.
+  return {View(map.perm, {n}, torch::kInt32).to(device, torch::kLong),
+          View(map.sign, {n}, torch::kFloat32).clone().to(device),
+          View(map.offset, {n}, torch::kFloat32).clone().to(device)};
+}
+
+// Rows of `x` [B, n] through the map: sign * x[:, index] + offset.
+torch::Tensor Apply(const std::array<torch::Tensor, 3>& map, const torch::Tensor& x) {
+  return x.index_select(1, map[0]) * map[1] + map[2];
 }
 
 }  // namespace
 
-Trainer::Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device)
+Trainer::Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device,
+                 std::optional<MirrorSpec> mirror)
     : config_(config),
       device_(device),
       model_(OnDevice(ActorCritic(obs_dim, act_dim, config), device)),
       normalizer_(obs_dim, config.obs_clip),
       optimizer_(model_->parameters(), torch::optim::AdamOptions(config.lr).eps(1e-5)),
-      lr_(config.lr) {}
+      lr_(config.lr) {
+  if (mirror) {
+    mirror_obs_ = MapTensors(mirror->obs, obs_dim, device, "obs");
+    mirror_act_ = MapTensors(mirror->act, act_dim, device, "act");
+  }
+}
 
 void Trainer::set_lr(double lr) {
   lr_ = lr;
@@ -181,7 +209,32 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   batch.advantages = torch::cat(adv);
   batch.returns = torch::cat(ret);
   batch.raw_obs = RawObs(messages, d).to(device_);
+  batch.collected = torch::ones_like(batch.logp);
   return batch;
+}
+
+void Trainer::Augment(Batch* batch) {
+  if (!mirror_obs_) return;
+  torch::NoGradGuard no_grad;
+  Batch& b = *batch;
+  const torch::Tensor raw = Apply(*mirror_obs_, b.raw_obs);
+  const torch::Tensor obs = normalizer_.Normalize(raw);
+  const torch::Tensor actions = Apply(*mirror_act_, b.actions);
+  const torch::Tensor prox_mean = model_->Mean(obs);
+  const auto twice = [](const torch::Tensor& t, const torch::Tensor& mirrored) {
+    return torch::cat({t, mirrored});
+  };
+  b.prox_logp = twice(b.prox_logp, b.prox_logp);
+  b.prox_mean = twice(b.prox_mean, prox_mean);
+  b.values = twice(b.values, model_->Value(obs));
+  b.obs = twice(b.obs, obs);
+  b.raw_obs = twice(b.raw_obs, raw);
+  b.actions = twice(b.actions, actions);
+  b.logp = twice(b.logp, b.logp);
+  b.weight = twice(b.weight, b.weight);
+  b.advantages = twice(b.advantages, b.advantages);
+  b.returns = twice(b.returns, b.returns);
+  b.collected = twice(b.collected, torch::zeros_like(b.collected));
 }
 
 UpdateStats Trainer::Update(const std::vector<wire::Trajectory>& messages) {
@@ -213,25 +266,28 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   // exported policy would shift by the batch's statistics, a change neither the KL nor the
   // clip ever saw.
   CheckDims(messages, model_->obs_dim(), model_->act_dim());
-  normalizer_.Update(RawObs(messages, model_->obs_dim()));
+  const torch::Tensor raw_obs = RawObs(messages, model_->obs_dim()).to(device_);
+  // With a mirror the statistics are of both images, so they are symmetric too.
+  normalizer_.Update(mirror_obs_ ? torch::cat({raw_obs, Apply(*mirror_obs_, raw_obs)}) : raw_obs);
   Batch batch = BuildBatch(messages);
-  const int64_t size = batch.obs.size(0);
   UpdateStats stats;
-  stats.transitions = size;
+  stats.transitions = batch.obs.size(0);
   stats.explained_var = ExplainedVariance(batch.values, batch.returns);  // waits for the device
-  if (config_.normalize_advantages) batch.advantages = NormalizeAdvantages(batch.advantages);
-  stats.batch_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-  const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
-  const torch::Tensor prox_log_std = model_->log_std().detach().clone();
-  const double desired_kl = config_.DesiredKl(progress_);
   {
     // KL(behaviour || prox) ~ E_behaviour[(r - 1) - log r], r = pi_prox / pi_behaviour.
     torch::NoGradGuard no_grad;
     const torch::Tensor log_r = (batch.prox_logp - batch.logp).clamp(-kMaxLogRatio, kMaxLogRatio);
     stats.behaviour_kl = (log_r.exp() - 1 - log_r).mean().item<double>();
   }
+  Augment(&batch);
+  if (config_.normalize_advantages) batch.advantages = NormalizeAdvantages(batch.advantages);
+  stats.batch_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  const int64_t size = batch.obs.size(0);
+  const int64_t minibatch = std::max<int64_t>(1, size / config_.minibatches);
+  const torch::Tensor prox_log_std = model_->log_std().detach().clone();
+  const double desired_kl = config_.DesiredKl(progress_);
   // Statistics stay on the device until the end: one sync per minibatch for the finiteness
   // check and the KL the lr schedule needs, one for the gradient norm.
   std::vector<torch::Tensor> applied;  // [5] per applied minibatch: pg, v, entropy, kl, clipfrac
@@ -251,9 +307,14 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
           PpoLoss(new_logp, mb(shuffled.prox_logp), mb(shuffled.advantages), model_->Value(obs),
                   mb(shuffled.values), mb(shuffled.returns), model_->Entropy(), config_,
                   mb(shuffled.weight));
-      const torch::Tensor kl = GaussianKl(mb(shuffled.prox_mean), prox_log_std, mean.detach(),
-                                          model_->log_std().detach())
-                                   .mean();
+      // Over the collected samples only, as rsl_rl: the lr follows how far the policy moved
+      // where it acts, and mirror images of a lopsided policy may move further while it evens.
+      const torch::Tensor collected = mb(shuffled.collected);
+      const torch::Tensor kl = (GaussianKl(mb(shuffled.prox_mean), prox_log_std, mean.detach(),
+                                           model_->log_std().detach()) *
+                                collected)
+                                   .sum() /
+                               collected.sum().clamp_min(1);
       const torch::Tensor checks = torch::stack({loss.loss.detach(), kl}).to(torch::kCPU);
       const double loss_value = checks[0].item<double>(), kl_value = checks[1].item<double>();
       optimizer_.zero_grad();

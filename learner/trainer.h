@@ -4,11 +4,13 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/mirror.h"
 #include "common/protocol.h"
 #include "learner/obs_normalizer.h"
 #include "learner/policy_model.h"
@@ -55,19 +57,24 @@ struct Batch {
   torch::Tensor advantages;  // [B] GAE
   torch::Tensor returns;     // [B] advantages + values
   torch::Tensor raw_obs;     // [B, D] as the actors saw them
+  torch::Tensor collected;   // [B] 1 for a sample an actor collected, 0 for a mirror image
 };
 
 // Not thread-safe: one learner thread owns it.
 class Trainer {
  public:
-  Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device);
+  // With `mirror`, each update also trains on the mirror image of every sample (see Augment).
+  // std::invalid_argument if the mirror does not fit obs_dim and act_dim.
+  Trainer(int64_t obs_dim, int64_t act_dim, const PpoConfig& config, torch::Device device,
+          std::optional<MirrorSpec> mirror = std::nullopt);
 
   // Merges the batch's observations into the normaliser, builds the batch with it (values
   // from the current critic, GAE per message) and trains on it, so the exported weights and
   // statistics belong together. The ratio is clipped around the policy as it stands now (with
   // the new statistics), the adaptive lr follows the KL from it, and each sample is weighted by
-  // how much more likely that policy is than the one that collected it (decoupled PPO). Messages
-  // must fit obs/act dims (std::invalid_argument otherwise).
+  // how much more likely that policy is than the one that collected it (decoupled PPO). With a
+  // mirror, the statistics and the epochs take in every sample's mirror image too (Augment).
+  // Messages must fit obs/act dims (std::invalid_argument otherwise).
   //
   // Never leaves a state that cannot be published: a minibatch with a non-finite loss or
   // an exploding gradient is skipped, and when no minibatch was applied or Problem() finds
@@ -76,6 +83,16 @@ class Trainer {
   UpdateStats Update(const std::vector<wire::Trajectory>& messages);
 
   Batch BuildBatch(const std::vector<wire::Trajectory>& messages);
+  // Appends the batch's mirror image, as rsl_rl's symmetry augmentation does: observations
+  // and actions mirrored; advantages, returns, behaviour weights and the proximal
+  // log-probabilities copied (a symmetric task pays the mirrored trajectory the same rewards).
+  // The mirrored sample's ratio is therefore pi(a'|s') / pi_prox(a|s): where the policy is
+  // lopsided the clip pulls each side toward the other's image. Recomputing pi_prox at the
+  // mirrored state instead (ratio 1 at the start) stalled at 9% landed after 1.5M env steps.
+  // The proximal means and the old values are read at the mirrored states; the KL that sets
+  // the lr is over the collected samples only (rsl_rl's choice too).
+  // Without a mirror, leaves the batch as it is.
+  void Augment(Batch* batch);
 
   // The policy as actors run it.
   wire::Weights Export(uint64_t version, const std::string& run, const std::string& env) const;
@@ -110,6 +127,8 @@ class Trainer {
   torch::optim::Adam optimizer_;
   double lr_;
   uint64_t progress_ = 0;
+  // The mirror's maps as tensors on the device: index, sign and offset for obs and actions.
+  std::optional<std::array<torch::Tensor, 3>> mirror_obs_, mirror_act_;
 };
 
 }  // namespace hoverslam::learner

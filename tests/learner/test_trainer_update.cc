@@ -206,5 +206,66 @@ TEST(TrainerUpdate, LearnsToReachTheGoalThroughTimeLimits) {
   EXPECT_GT(last_reward, first_reward + 0.2) << first_reward << " -> " << last_reward;
 }
 
+// A mirror that flips every observation and action sign (the tests' toy task has no symmetry
+// of its own; the update's bookkeeping does not need one).
+MirrorSpec FlipAll() {
+  MirrorSpec m;
+  for (int i = 0; i < kObsDim; ++i) {
+    m.obs.perm.push_back(i), m.obs.sign.push_back(-1), m.obs.offset.push_back(0);
+  }
+  for (int i = 0; i < kActDim; ++i) {
+    m.act.perm.push_back(i), m.act.sign.push_back(-1), m.act.offset.push_back(0);
+  }
+  return m;
+}
+
+// Augment appends the mirror image of every sample: observations through the mirror and the
+// normaliser, actions mirrored, and what a symmetric task shares between the two copied.
+TEST(TrainerUpdate, AugmentAppendsTheMirrorImageOfEverySample) {
+  torch::manual_seed(3);
+  Trainer trainer(kObsDim, kActDim, PpoConfig{}, torch::kCPU, FlipAll());
+  std::vector<wire::Trajectory> messages = MakeBatch(11);
+  ActAsTheTrainer(trainer, &messages);
+  trainer.normalizer().Update(torch::tensor(messages[0].obs).reshape({-1, kObsDim}));
+  Batch b = trainer.BuildBatch(messages);
+  const int64_t n = b.obs.size(0);
+  const Batch original = b;
+  trainer.Augment(&b);
+  ASSERT_EQ(b.obs.size(0), 2 * n);
+  const auto second = [n](const torch::Tensor& t) { return t.slice(0, n, 2 * n); };
+  EXPECT_TRUE(torch::allclose(second(b.raw_obs), -original.raw_obs));
+  EXPECT_TRUE(torch::allclose(second(b.obs), trainer.normalizer().Normalize(-original.raw_obs)));
+  EXPECT_TRUE(torch::allclose(second(b.actions), -original.actions));
+  for (auto [copy, from] : {std::pair{&b.logp, &original.logp},
+                            {&b.prox_logp, &original.prox_logp},
+                            {&b.weight, &original.weight},
+                            {&b.advantages, &original.advantages},
+                            {&b.returns, &original.returns}}) {
+    EXPECT_TRUE(torch::equal(second(*copy), *from));
+  }
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(second(b.values), trainer.model()->Value(second(b.obs))));
+  EXPECT_EQ(b.collected.sum().item<float>(), n);
+  EXPECT_EQ(second(b.collected).sum().item<float>(), 0);
+  // The first half is untouched.
+  EXPECT_TRUE(torch::equal(b.obs.slice(0, 0, n), original.obs));
+}
+
+// With the parameters held still, the KL that steers the lr sees no movement: it is read on
+// the collected samples, where the ratio starts at 1. Transitions count what actors sent.
+TEST(TrainerUpdate, MirroredUpdateReportsTheCollectedSamples) {
+  torch::manual_seed(3);
+  PpoConfig config;
+  config.adaptive_lr = false;
+  config.lr = 1e-12;
+  Trainer trainer(kObsDim, kActDim, config, torch::kCPU, FlipAll());
+  std::vector<wire::Trajectory> messages = MakeBatch(11);
+  ActAsTheTrainer(trainer, &messages);
+  const UpdateStats s = trainer.Update(messages);
+  ASSERT_FALSE(s.rejected) << s.rejected_why;
+  EXPECT_LT(s.approx_kl, 1e-6);
+  EXPECT_EQ(s.transitions, 2 * 16 * 4);
+}
+
 }  // namespace
 }  // namespace hoverslam::learner
