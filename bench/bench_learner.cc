@@ -4,6 +4,9 @@
 // is the share of the raw training cost the learner keeps; what it loses is its overhead.
 //
 //   bench_learner [--device cpu|cuda] [--threads N] [--repeats R] [--envs N] [--small-only]
+//                 [--mirror]
+//
+// --mirror trains on each sample's mirror image too, as the learner does by default.
 //
 // The bare loop takes as many steps, of minibatches as large, as the update does with
 // PpoConfig's defaults (epochs x minibatches). bench/learner_vs_python runs the small model
@@ -22,6 +25,7 @@
 #include <torch/torch.h>
 
 #include "bench/bench_util.h"
+#include "common/rocket_mirror.h"
 #include "learner/trainer.h"
 
 using namespace hoverslam;
@@ -40,6 +44,7 @@ struct Options {
   int repeats = 3;
   uint32_t envs = 16;       // N per message; 16,384 / (128 N) messages
   bool small_only = false;  // skip the 512-256-128 model
+  bool mirror = false;      // train on each sample's mirror image too, as the learner does
 };
 
 // Rocket-like messages: observations around the spawn region, actions sampled from the
@@ -113,7 +118,12 @@ Result Measure(const PpoConfig& config, torch::Device device, const Options& opt
   const std::vector<wire::Trajectory> messages = MakeMessages(options.envs, 7);
 
   torch::manual_seed(1);
-  Trainer trainer(kObsDim, kActDim, config, device);
+  Trainer trainer(
+      kObsDim, kActDim, config, device,
+      options.mirror ? std::optional(RocketMirror(RocketPhysicsConfig{})) : std::nullopt);
+  // With the mirror every update trains on twice the rows; the rates count trained rows, and the
+  // bare loop takes minibatches as large, so the ratio compares the same work.
+  const int64_t rows = (options.mirror ? 2 : 1) * kTransitions;
   // Bare loop: the same model shape and Adam settings, but nothing but the optimiser steps.
   ActorCritic raw_model(kObsDim, kActDim, config);
   raw_model->to(device);
@@ -121,7 +131,7 @@ Result Measure(const PpoConfig& config, torch::Device device, const Options& opt
                                    torch::optim::AdamOptions(config.lr).eps(1e-5));
   const auto opts = torch::TensorOptions().device(device);
   const int raw_steps = config.epochs * config.minibatches;
-  const int64_t minibatch = kTransitions / config.minibatches;
+  const int64_t minibatch = rows / config.minibatches;
   std::vector<torch::Tensor> obs, target_a, target_v;
   for (int k = 0; k < config.minibatches; ++k) {
     obs.push_back(torch::randn({minibatch, kObsDim}, opts));
@@ -144,7 +154,7 @@ Result Measure(const PpoConfig& config, torch::Device device, const Options& opt
   for (int r = 0; r < options.repeats; ++r) {
     double t0 = bench::Now();
     trainer.Update(messages);  // ends in .item() reads, so the device is done
-    rates.push_back(double(kTransitions) * config.epochs / (bench::Now() - t0));
+    rates.push_back(double(rows) * config.epochs / (bench::Now() - t0));
     raw_rates.push_back(raw());
     ratios.push_back(rates.back() / (0.5 * (raw_rates[r] + raw_rates[r + 1])));
 
@@ -169,12 +179,14 @@ Options Parse(int argc, char** argv) {
       options.repeats = std::atoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--small-only")) {
       options.small_only = true;
+    } else if (!std::strcmp(argv[i], "--mirror")) {
+      options.mirror = true;
     } else if (!std::strcmp(argv[i], "--envs") && has_value) {
       options.envs = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else {
       std::fprintf(stderr,
                    "usage: %s [--device cpu|cuda] [--threads N] [--repeats R>=3] [--envs N] "
-                   "[--small-only]\n",
+                   "[--small-only] [--mirror]\n",
                    argv[0]);
       std::exit(2);
     }
@@ -212,10 +224,11 @@ int main(int argc, char** argv) {
 
   std::printf(
       "PPO update, %lld x (T=%u, N=%u) = %lld transitions, %d epochs x %d minibatches, %s, "
-      "%d threads, median of %d\n",
+      "%d threads, median of %d%s\n",
       static_cast<long long>(kTransitions / (kSteps * options.envs)), kSteps, options.envs,
       static_cast<long long>(kTransitions), small.epochs, small.minibatches, options.device.c_str(),
-      torch::get_num_threads(), options.repeats);
+      torch::get_num_threads(), options.repeats,
+      options.mirror ? ", with the mirror (rates count mirrored rows)" : "");
   std::printf("%-18s %14s %14s %7s %14s\n", "model", "trainer smp/s", "raw smp/s", "ratio",
               "BuildBatch ms");
   std::printf("%-18s %14.0f %14.0f %7.2f %14.1f\n", "64-64 tanh", s.samples_per_s,
@@ -234,9 +247,9 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"bench\":\"learner\",\"device\":\"%s\",\"threads\":%d,\"samples_per_s_small\":%.0f,"
       "\"samples_per_s_large\":%s,\"ratio_small_vs_raw\":%.3f,\"ratio_large_vs_raw\":%s,"
-      "\"build_ms_small\":%.1f,\"peak_rss_mb\":%.1f}\n",
+      "\"build_ms_small\":%.1f,\"peak_rss_mb\":%.1f,\"mirror\":%s}\n",
       options.device.c_str(), torch::get_num_threads(), s.samples_per_s,
       or_null(l.samples_per_s, "%.0f").c_str(), s.ratio, or_null(l.ratio, "%.3f").c_str(),
-      s.build_ms, bench::PeakRssMb());
+      s.build_ms, bench::PeakRssMb(), options.mirror ? "true" : "false");
   return 0;
 }
