@@ -1,8 +1,14 @@
 #include "common/rocket_mirror.h"
 
+#include <stdexcept>
+
 namespace hoverslam {
 
 MirrorSpec RocketMirror(const RocketPhysicsConfig& physics) {
+  // The world's walls must mirror onto each other too.
+  if (2 * physics.pad_x != physics.world_width) {
+    throw std::invalid_argument("RocketMirror: the pad is not at the world's centre");
+  }
   MirrorSpec m;
   // [x, y, theta, vx, vy, omega]
   m.obs.perm = {0, 1, 2, 3, 4, 5};

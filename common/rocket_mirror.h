@@ -8,7 +8,7 @@ namespace hoverslam {
 
 // x -> 2 pad_x - x; theta, vx and omega change sign; y and vy do not. The gimbal changes sign,
 // the thrust does not. The world, the spawn ranges and the wind are symmetric about the pad,
-// and so is the reward.
+// and so is the reward. std::invalid_argument unless the pad is at the world's centre.
 MirrorSpec RocketMirror(const RocketPhysicsConfig& physics);
 
 }  // namespace hoverslam

@@ -220,12 +220,13 @@ void Trainer::Augment(Batch* batch) {
   const torch::Tensor raw = Apply(*mirror_obs_, b.raw_obs);
   const torch::Tensor obs = normalizer_.Normalize(raw);
   const torch::Tensor actions = Apply(*mirror_act_, b.actions);
-  const torch::Tensor prox_mean = model_->Mean(obs);
   const auto twice = [](const torch::Tensor& t, const torch::Tensor& mirrored) {
     return torch::cat({t, mirrored});
   };
+  // The mirror image of the proximal policy: its mean at s' is the mirrored mean at s, and it
+  // gives a' the log-probability the proximal policy gave a.
   b.prox_logp = twice(b.prox_logp, b.prox_logp);
-  b.prox_mean = twice(b.prox_mean, prox_mean);
+  b.prox_mean = twice(b.prox_mean, Apply(*mirror_act_, b.prox_mean));
   b.values = twice(b.values, model_->Value(obs));
   b.obs = twice(b.obs, obs);
   b.raw_obs = twice(b.raw_obs, raw);
@@ -266,9 +267,14 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   // exported policy would shift by the batch's statistics, a change neither the KL nor the
   // clip ever saw.
   CheckDims(messages, model_->obs_dim(), model_->act_dim());
-  const torch::Tensor raw_obs = RawObs(messages, model_->obs_dim()).to(device_);
-  // With a mirror the statistics are of both images, so they are symmetric too.
-  normalizer_.Update(mirror_obs_ ? torch::cat({raw_obs, Apply(*mirror_obs_, raw_obs)}) : raw_obs);
+  const torch::Tensor raw_obs = RawObs(messages, model_->obs_dim());
+  if (mirror_obs_) {
+    // The statistics are of both images, so they are symmetric too (and count both).
+    const torch::Tensor raw = raw_obs.to(device_);
+    normalizer_.Update(torch::cat({raw, Apply(*mirror_obs_, raw)}));
+  } else {
+    normalizer_.Update(raw_obs);
+  }
   Batch batch = BuildBatch(messages);
   UpdateStats stats;
   stats.transitions = batch.obs.size(0);
@@ -308,13 +314,20 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
                   mb(shuffled.values), mb(shuffled.returns), model_->Entropy(), config_,
                   mb(shuffled.weight));
       // Over the collected samples only, as rsl_rl: the lr follows how far the policy moved
-      // where it acts, and mirror images of a lopsided policy may move further while it evens.
-      const torch::Tensor collected = mb(shuffled.collected);
-      const torch::Tensor kl = (GaussianKl(mb(shuffled.prox_mean), prox_log_std, mean.detach(),
-                                           model_->log_std().detach()) *
-                                collected)
-                                   .sum() /
-                               collected.sum().clamp_min(1);
+      // where it acts. On a mirror image of a lopsided policy both start away from 0 (the
+      // image's ratio is against the mirrored proximal policy) without any step taken.
+      const torch::Tensor collected = mb(shuffled.collected) > 0;
+      const auto over_collected = [&](const torch::Tensor& per_row) {
+        return torch::where(collected, per_row, torch::zeros_like(per_row)).sum() /
+               collected.sum().clamp_min(1);
+      };
+      const torch::Tensor kl = over_collected(GaussianKl(
+          mb(shuffled.prox_mean), prox_log_std, mean.detach(), model_->log_std().detach()));
+      const torch::Tensor clipfrac =
+          over_collected(((new_logp.detach() - mb(shuffled.prox_logp)).exp() - 1)
+                             .abs()
+                             .gt(config_.clip)
+                             .to(torch::kFloat32));
       const torch::Tensor checks = torch::stack({loss.loss.detach(), kl}).to(torch::kCPU);
       const double loss_value = checks[0].item<double>(), kl_value = checks[1].item<double>();
       optimizer_.zero_grad();
@@ -335,8 +348,8 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       optimizer_.step();
       // As rsl_rl: the KL of the policy before this step from the proximal one sets the lr.
       if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl_value, desired_kl, config_));
-      applied.push_back(torch::stack({loss.pg_loss.detach(), loss.v_loss.detach(),
-                                      loss.entropy.detach(), kl, loss.clipfrac.detach()}));
+      applied.push_back(torch::stack(
+          {loss.pg_loss.detach(), loss.v_loss.detach(), loss.entropy.detach(), kl, clipfrac}));
       ++updates;
     }
   }

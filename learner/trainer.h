@@ -20,8 +20,9 @@ namespace hoverslam::learner {
 
 // Means over the update's applied minibatches (explained_var: of the batch before training).
 struct UpdateStats {
-  // approx_kl: analytic KL(pi_prox || pi) over each minibatch's states, pi_prox the policy at
-  // the start of the update; clipfrac: of the ratio pi / pi_prox.
+  // approx_kl: analytic KL(pi_prox || pi) over each minibatch's collected states, pi_prox the
+  // policy at the start of the update; clipfrac: of the ratio pi / pi_prox, over the same rows.
+  // The losses and the entropy take in the mirror images too, when there are any.
   double pg_loss = 0, v_loss = 0, entropy = 0, approx_kl = 0, clipfrac = 0;
   // KL(behaviour || pi_prox) over the batch, estimated from its samples: how far the data's
   // policy (older weights, older observation statistics) is from the one being improved.
@@ -47,11 +48,13 @@ struct TrainerSnapshot {
 
 // The tensors PPO trains on, flattened over messages, steps and envs: [B, ...].
 struct Batch {
-  torch::Tensor obs;         // [B, D] normalised
-  torch::Tensor actions;     // [B, A] raw samples
-  torch::Tensor logp;        // [B] behaviour log-probabilities
-  torch::Tensor prox_mean;   // [B, A] the proximal policy's (the present one's) action means
-  torch::Tensor prox_logp;   // [B] its log-probabilities of the actions taken
+  torch::Tensor obs;      // [B, D] normalised
+  torch::Tensor actions;  // [B, A] raw samples
+  torch::Tensor logp;     // [B] behaviour log-probabilities
+  // The proximal policy's (the present one's) action means, and its log-probabilities of the
+  // actions taken; on a mirror image, those of the proximal policy's mirror image.
+  torch::Tensor prox_mean;   // [B, A]
+  torch::Tensor prox_logp;   // [B]
   torch::Tensor weight;      // [B] pi_prox / pi_behaviour, truncated (decoupled PPO)
   torch::Tensor values;      // [B] V(s) before the update
   torch::Tensor advantages;  // [B] GAE
@@ -89,8 +92,8 @@ class Trainer {
   // The mirrored sample's ratio is therefore pi(a'|s') / pi_prox(a|s): where the policy is
   // lopsided the clip pulls each side toward the other's image. Recomputing pi_prox at the
   // mirrored state instead (ratio 1 at the start) stalled at 9% landed after 1.5M env steps.
-  // The proximal means and the old values are read at the mirrored states; the KL that sets
-  // the lr is over the collected samples only (rsl_rl's choice too).
+  // The proximal means are mirrored too; the old values are read at the mirrored states. The KL
+  // that sets the lr, and the reported clip fraction, are over the collected samples only.
   // Without a mirror, leaves the batch as it is.
   void Augment(Batch* batch);
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 
 #include "common/mirror.h"
 #include "common/rng.h"
@@ -58,6 +59,12 @@ TEST(RocketMirror, MirroredEpisodeIsTheMirrorImageWithTheSameRewards) {
     done = a.terminated || a.truncated;
   }
   EXPECT_GT(steps, 30);
+}
+
+TEST(RocketMirror, RefusesAWorldThatIsNotSymmetricAboutThePad) {
+  RocketPhysicsConfig physics;
+  physics.pad_x = 30;
+  EXPECT_THROW(RocketMirror(physics), std::invalid_argument);
 }
 
 }  // namespace

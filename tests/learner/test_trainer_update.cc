@@ -236,6 +236,11 @@ TEST(TrainerUpdate, AugmentAppendsTheMirrorImageOfEverySample) {
   EXPECT_TRUE(torch::allclose(second(b.raw_obs), -original.raw_obs));
   EXPECT_TRUE(torch::allclose(second(b.obs), trainer.normalizer().Normalize(-original.raw_obs)));
   EXPECT_TRUE(torch::allclose(second(b.actions), -original.actions));
+  EXPECT_TRUE(torch::allclose(second(b.prox_mean), -original.prox_mean));
+  // The mirrored proximal policy gives each mirrored action the copied log-probability.
+  EXPECT_TRUE(torch::allclose(
+      ActorCriticImpl::LogProb(second(b.prox_mean), trainer.model()->log_std(), second(b.actions)),
+      second(b.prox_logp), 1e-5, 1e-5));
   for (auto [copy, from] : {std::pair{&b.logp, &original.logp},
                             {&b.prox_logp, &original.prox_logp},
                             {&b.weight, &original.weight},
@@ -251,19 +256,31 @@ TEST(TrainerUpdate, AugmentAppendsTheMirrorImageOfEverySample) {
   EXPECT_TRUE(torch::equal(b.obs.slice(0, 0, n), original.obs));
 }
 
-// With the parameters held still, the KL that steers the lr sees no movement: it is read on
-// the collected samples, where the ratio starts at 1. Transitions count what actors sent.
+// A map under which the freshly initialised policy is not symmetric (it is under FlipAll: a tanh
+// network without biases is odd): the first two observations swap places.
+MirrorSpec SwapFirstTwo() {
+  MirrorSpec m = FlipAll();
+  m.obs.perm[0] = 1, m.obs.perm[1] = 0;
+  for (float& sign : m.obs.sign) sign = 1;
+  for (float& sign : m.act.sign) sign = 1;
+  return m;
+}
+
+// With the parameters held still, the KL that steers the lr and the clip fraction see no
+// movement: they are read on the collected samples, where the ratio starts at 1. On the images
+// of a lopsided policy both would start away from 0. Transitions count what actors sent.
 TEST(TrainerUpdate, MirroredUpdateReportsTheCollectedSamples) {
   torch::manual_seed(3);
   PpoConfig config;
   config.adaptive_lr = false;
   config.lr = 1e-12;
-  Trainer trainer(kObsDim, kActDim, config, torch::kCPU, FlipAll());
+  Trainer trainer(kObsDim, kActDim, config, torch::kCPU, SwapFirstTwo());
   std::vector<wire::Trajectory> messages = MakeBatch(11);
   ActAsTheTrainer(trainer, &messages);
   const UpdateStats s = trainer.Update(messages);
   ASSERT_FALSE(s.rejected) << s.rejected_why;
   EXPECT_LT(s.approx_kl, 1e-6);
+  EXPECT_LT(s.clipfrac, 1e-6);
   EXPECT_EQ(s.transitions, 2 * 16 * 4);
 }
 
