@@ -10,7 +10,7 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
                       const torch::Tensor& advantages, const torch::Tensor& values,
                       const torch::Tensor& old_values, const torch::Tensor& returns,
                       const torch::Tensor& entropy, const PpoConfig& config,
-                      const torch::Tensor& weight) {
+                      const torch::Tensor& weight, const torch::Tensor& stats_rows) {
   const double eps = config.clip;
   // The batch side is data: only new_logp, values and entropy may carry gradients.
   const torch::Tensor adv = advantages.detach();
@@ -54,9 +54,15 @@ PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_lo
   torch::NoGradGuard no_grad;
   // KL(old || new) ~ E[(r - 1) - log r] (http://joschu.net/blog/kl-approx.html): >= 0, low
   // variance.
-  const torch::Tensor approx_kl = ((ratio - 1) - log_ratio).mean();
-  const torch::Tensor clipfrac = ((ratio - 1).abs() > eps).to(ratio.scalar_type()).mean();
+  const torch::Tensor approx_kl = MeanOver((ratio - 1) - log_ratio, stats_rows);
+  const torch::Tensor clipfrac =
+      MeanOver(((ratio - 1).abs() > eps).to(ratio.scalar_type()), stats_rows);
   return {loss, pg_loss, v_loss, entropy_mean, approx_kl, clipfrac};
+}
+
+torch::Tensor MeanOver(const torch::Tensor& x, const torch::Tensor& rows) {
+  if (!rows.defined()) return x.mean();
+  return torch::where(rows, x, torch::zeros_like(x)).sum() / rows.sum().clamp_min(1);
 }
 
 torch::Tensor BehaviourWeight(const torch::Tensor& prox_logp, const torch::Tensor& behaviour_logp,

@@ -28,12 +28,17 @@ struct PpoLossResult {
 // (already normalised if wanted), the current critic's values, the values recorded when the
 // batch was built, and the GAE returns. `entropy` is [B] or a scalar (a state-independent std
 // gives one entropy for every state). `weight` [B], if defined, multiplies each sample's
-// surrogate: pi_old / pi_behaviour when the data came from another policy.
+// surrogate: pi_old / pi_behaviour when the data came from another policy. `stats_rows` [B]
+// bool, if defined, are the rows approx_kl and clipfrac are read over (the loss takes all).
 PpoLossResult PpoLoss(const torch::Tensor& new_logp, const torch::Tensor& old_logp,
                       const torch::Tensor& advantages, const torch::Tensor& values,
                       const torch::Tensor& old_values, const torch::Tensor& returns,
                       const torch::Tensor& entropy, const PpoConfig& config,
-                      const torch::Tensor& weight = {});
+                      const torch::Tensor& weight = {}, const torch::Tensor& stats_rows = {});
+
+// The mean of `x` [B] over the rows where `rows` [B] is true (0 if none), or over all rows when
+// `rows` is undefined.
+torch::Tensor MeanOver(const torch::Tensor& x, const torch::Tensor& rows);
 
 // w = min(pi_prox / pi_behaviour, max_weight) per sample, without gradient: decoupled PPO's
 // correction for data that older weights (or older observation statistics) collected. 0 where

@@ -22,24 +22,6 @@ ActorCritic OnDevice(ActorCritic model, torch::Device device) {
   return model;
 }
 
-// Whether every element of every defined tensor is finite, with one device sync.
-bool AllFinite(const std::vector<torch::Tensor>& tensors) {
-  std::vector<torch::Tensor> checks;
-  for (const torch::Tensor& t : tensors) {
-    if (t.defined()) checks.push_back(t.isfinite().all());
-  }
-  return checks.empty() || torch::stack(checks).all().item<bool>();
-}
-
-torch::optim::AdamParamState DeepCopy(const torch::optim::AdamParamState& s) {
-  torch::optim::AdamParamState copy;
-  copy.step(s.step());
-  copy.exp_avg(s.exp_avg().clone());
-  copy.exp_avg_sq(s.exp_avg_sq().clone());
-  if (s.max_exp_avg_sq().defined()) copy.max_exp_avg_sq(s.max_exp_avg_sq().clone());
-  return copy;
-}
-
 // std::invalid_argument unless every message has the model's observation and action sizes.
 void CheckDims(const std::vector<wire::Trajectory>& messages, int64_t d, int64_t a) {
   for (const wire::Trajectory& m : messages) {
@@ -208,7 +190,11 @@ Batch Trainer::BuildBatch(const std::vector<wire::Trajectory>& messages) {
   batch.values = torch::cat(values);
   batch.advantages = torch::cat(adv);
   batch.returns = torch::cat(ret);
-  batch.raw_obs = RawObs(messages, d).to(device_);
+  std::vector<torch::Tensor> raw_rows;  // obs[0..T-1] of each message: the rows PPO trains on
+  for (size_t i = 0; i < count; ++i) {
+    raw_rows.push_back(raw_obs[i].slice(0, 0, messages[i].num_steps).reshape({-1, d}));
+  }
+  batch.raw_obs = torch::cat(raw_rows);
   batch.collected = torch::ones_like(batch.logp);
   return batch;
 }
@@ -309,25 +295,18 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       const torch::Tensor mean = model_->Mean(obs);
       const torch::Tensor new_logp =
           ActorCriticImpl::LogProb(mean, model_->log_std(), mb(shuffled.actions));
+      // The KL and the clip fraction are read over the collected samples only, as rsl_rl: the
+      // lr follows how far the policy moved where it acts. On a mirror image of a lopsided
+      // policy both start away from 0 (the image's ratio is against the mirrored proximal
+      // policy) without any step taken.
+      const torch::Tensor collected = mb(shuffled.collected) > 0;
       const PpoLossResult loss =
           PpoLoss(new_logp, mb(shuffled.prox_logp), mb(shuffled.advantages), model_->Value(obs),
                   mb(shuffled.values), mb(shuffled.returns), model_->Entropy(), config_,
-                  mb(shuffled.weight));
-      // Over the collected samples only, as rsl_rl: the lr follows how far the policy moved
-      // where it acts. On a mirror image of a lopsided policy both start away from 0 (the
-      // image's ratio is against the mirrored proximal policy) without any step taken.
-      const torch::Tensor collected = mb(shuffled.collected) > 0;
-      const auto over_collected = [&](const torch::Tensor& per_row) {
-        return torch::where(collected, per_row, torch::zeros_like(per_row)).sum() /
-               collected.sum().clamp_min(1);
-      };
-      const torch::Tensor kl = over_collected(GaussianKl(
-          mb(shuffled.prox_mean), prox_log_std, mean.detach(), model_->log_std().detach()));
-      const torch::Tensor clipfrac =
-          over_collected(((new_logp.detach() - mb(shuffled.prox_logp)).exp() - 1)
-                             .abs()
-                             .gt(config_.clip)
-                             .to(torch::kFloat32));
+                  mb(shuffled.weight), collected);
+      const torch::Tensor kl = MeanOver(GaussianKl(mb(shuffled.prox_mean), prox_log_std,
+                                                   mean.detach(), model_->log_std().detach()),
+                                        collected);
       const torch::Tensor checks = torch::stack({loss.loss.detach(), kl}).to(torch::kCPU);
       const double loss_value = checks[0].item<double>(), kl_value = checks[1].item<double>();
       optimizer_.zero_grad();
@@ -349,7 +328,7 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
       // As rsl_rl: the KL of the policy before this step from the proximal one sets the lr.
       if (config_.adaptive_lr) set_lr(AdaptiveLr(lr_, kl_value, desired_kl, config_));
       applied.push_back(torch::stack(
-          {loss.pg_loss.detach(), loss.v_loss.detach(), loss.entropy.detach(), kl, clipfrac}));
+          {loss.pg_loss.detach(), loss.v_loss.detach(), loss.entropy.detach(), kl, loss.clipfrac}));
       ++updates;
     }
   }
@@ -361,65 +340,6 @@ UpdateStats Trainer::Train(const std::vector<wire::Trajectory>& messages) {
   }
   stats.lr = lr_;
   return stats;
-}
-
-std::optional<std::string> Trainer::Problem() const {
-  torch::NoGradGuard no_grad;
-  if (!AllFinite(model_->parameters())) {
-    for (const auto& item : model_->named_parameters()) {
-      if (!AllFinite({item.value()})) return "parameter " + item.key() + " is not finite";
-    }
-  }
-  std::vector<torch::Tensor> moments;
-  for (const auto& [key, state] : optimizer_.state()) {
-    const auto& s = static_cast<const torch::optim::AdamParamState&>(*state);
-    moments.insert(moments.end(), {s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()});
-  }
-  if (!AllFinite(moments)) return std::string("Adam's moments are not finite");
-  if (!(model_->log_std().abs().max().item<double>() <= wire::kMaxAbsLogStd)) {
-    return std::string("log_std is outside [-20, 20]");
-  }
-  if (!AllFinite({normalizer_.mean().to(torch::kFloat32), normalizer_.var().to(torch::kFloat32)}) ||
-      !std::isfinite(normalizer_.count())) {
-    return std::string("the observation statistics are not finite in float32");
-  }
-  if (!(std::isfinite(lr_) && lr_ > 0)) return "lr " + std::to_string(lr_) + " is not > 0";
-  return std::nullopt;
-}
-
-TrainerSnapshot Trainer::Snapshot() const {
-  torch::NoGradGuard no_grad;
-  TrainerSnapshot s;
-  for (const torch::Tensor& p : model_->parameters()) s.parameters.push_back(p.detach().clone());
-  for (const auto& [key, state] : optimizer_.state()) {
-    s.adam.emplace_back(key, DeepCopy(static_cast<const torch::optim::AdamParamState&>(*state)));
-  }
-  s.normalizer = normalizer_.state();
-  s.lr = lr_;
-  return s;
-}
-
-void Trainer::Restore(const TrainerSnapshot& s) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parameters = model_->parameters();
-  if (parameters.size() != s.parameters.size()) {
-    throw std::invalid_argument("Trainer::Restore: a snapshot of another model");
-  }
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    // set_ keeps the TensorImpl, which Adam's state is keyed by, and undoes a shape change.
-    if (parameters[i].sizes() == s.parameters[i].sizes()) {
-      parameters[i].copy_(s.parameters[i]);
-    } else {
-      parameters[i].set_(s.parameters[i].clone());
-    }
-  }
-  optimizer_.zero_grad();
-  optimizer_.state().clear();
-  for (const auto& [key, state] : s.adam) {
-    optimizer_.state()[key] = std::make_unique<torch::optim::AdamParamState>(DeepCopy(state));
-  }
-  normalizer_.Load(s.normalizer);
-  set_lr(s.lr);
 }
 
 wire::Weights Trainer::Export(uint64_t version, const std::string& run,
