@@ -178,8 +178,9 @@ struct Learner::Impl {
       spdlog::error("not publishing version {}: {}", state.version, e.what());
       return false;
     }
-    publisher->Publish(std::move(bytes));
+    // The gauge first: whoever has received a version reads at least it from /metrics.
     metrics->policy_version.Set(static_cast<double>(state.version));
+    publisher->Publish(std::move(bytes));
     return true;
   }
 

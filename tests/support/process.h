@@ -14,7 +14,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -38,20 +40,29 @@ inline bool PollUntil(double timeout_s, const std::function<bool()>& done) {
   return done();
 }
 
-// A TCP port that was free a moment ago (the kernel's pick for port 0).
+// A TCP port that was free a moment ago (the kernel's pick for port 0), and not one this
+// process was given before: the kernel may pick a just-closed port again, and two servers of
+// one test handed the same port would fail on start ("ports must differ").
 inline int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  static std::mutex mutex;
+  static std::set<int> given;
+  const std::lock_guard<std::mutex> lock(mutex);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      close(fd);
+      throw std::runtime_error("no free port");
+    }
     close(fd);
-    throw std::runtime_error("no free port");
+    const int port = ntohs(addr.sin_port);
+    if (given.insert(port).second) return port;
   }
-  close(fd);
-  return ntohs(addr.sin_port);
+  throw std::runtime_error("no free port not given before");
 }
 
 struct HttpResponse {
