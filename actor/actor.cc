@@ -30,9 +30,9 @@ auto Interruptible(Call&& call) -> decltype(call()) {
 
 Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
     : config_(config),
-      metrics_(metrics, config.env.max_episode_steps),
+      metrics_(metrics, FindEnv(config.env_name).spec(EnvOptions{config.env})),
       heartbeat_(metrics.heartbeat()),
-      env_(config.env, config.num_envs, config.seed),
+      env_(config.env_name, EnvOptions{config.env}, config.num_envs, config.seed),
       ctx_(1),
       trajectory_endpoint_(Endpoint(config.learner, config.trajectory_port)),
       weights_endpoint_(config.weights_endpoint.empty()
@@ -61,8 +61,8 @@ Actor::Actor(const ActorConfig& config, MetricsServer& metrics)
       },
       config_.zmq, HooksFor(Channel::kWeights));
   traj_.actor = config.actor_id;
-  traj_.env = "rocket";
-  traj_.Resize(config.steps_per_message, config.num_envs, kObsDim, kActDim);
+  traj_.env = env_.spec().name;
+  traj_.Resize(config.steps_per_message, config.num_envs, env_.obs_dim(), env_.act_dim());
   metrics_.num_envs.Set(config.num_envs);
   metrics_.rollout_transitions.Set(static_cast<double>(traj_.transitions()));
 }
@@ -153,8 +153,8 @@ void Actor::PollWeights() {
 }
 
 void Actor::Adopt(const zmq::message_t& message) {
-  const wire::DecodeResult r =
-      wire::Decode(message.data(), message.size(), wire::Limits{}, wire::Expect{}, &weights_);
+  const wire::DecodeResult r = wire::Decode(message.data(), message.size(), wire::Limits{},
+                                            wire::Expect{"", env_.spec().name}, &weights_);
   wire::Reject reason = r.reason;
   std::string why = r.message;
   if (r && policy_ && weights_.run == run_ && weights_.policy_version == policy_->version()) {
@@ -162,7 +162,7 @@ void Actor::Adopt(const zmq::message_t& message) {
   }
   std::optional<Policy> next;
   if (r) {
-    next = Policy::FromWeights(weights_, kObsDim, kActDim, &why);
+    next = Policy::FromWeights(weights_, env_.obs_dim(), env_.act_dim(), &why);
     if (!next) reason = wire::Reject::kShapeMismatch;
   }
   if (!next) {
@@ -258,7 +258,7 @@ void Actor::Collect() {
   m.final_idx.clear();
   m.final_obs.clear();
   m.episodes.clear();
-  const size_t obs_row = static_cast<size_t>(n) * kObsDim, act_row = size_t(n) * kActDim;
+  const size_t obs_row = size_t(n) * env_.obs_dim(), act_row = size_t(n) * env_.act_dim();
   // obs[0] continues the previous message: the envs are where obs[T] left them.
   std::memcpy(m.obs.data(), env_.obs(), obs_row * sizeof(float));
   double inference = 0, stepping = 0;
@@ -278,8 +278,8 @@ void Actor::Collect() {
     for (const EpisodeInfo& e : env_.finished()) {
       if (e.outcome == Outcome::kTimeout) {
         m.final_idx.push_back(static_cast<uint32_t>(t * n + e.env));
-        const float* last = env_.final_obs() + e.env * kObsDim;
-        m.final_obs.insert(m.final_obs.end(), last, last + kObsDim);
+        const float* last = env_.final_obs() + e.env * env_.obs_dim();
+        m.final_obs.insert(m.final_obs.end(), last, last + env_.obs_dim());
       }
       m.episodes.push_back({e.episode_return, static_cast<uint32_t>(e.length), e.outcome});
       metrics_.episodes[static_cast<int>(e.outcome)]->Increment();

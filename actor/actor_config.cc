@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/env_registry.h"
+
 namespace hoverslam {
 namespace {
 
@@ -13,6 +15,11 @@ void Require(bool ok, const std::string& message) {
 }  // namespace
 
 void ActorConfig::Validate() const {
+  try {
+    FindEnv(env_name);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--env: ") + e.what());
+  }
   Require(!learner.empty(), "--learner must name the learner host");
   Require(trajectory_port > 0 && trajectory_port < 65536, "--trajectory-port must be in 1..65535");
   Require(weights_port > 0 && weights_port < 65536, "--weights-port must be in 1..65535");
@@ -24,6 +31,12 @@ void ActorConfig::Validate() const {
   Require(log_interval_s > 0, "--log-interval must be > 0");
   Require(health_timeout_s > 0, "--health-timeout must be > 0");
   Require(zmq.send_hwm > 0, "--zmq-send-hwm must be > 0");
+  const RocketSpawnConfig& spawn = env.spawn;
+  Require(spawn.low_fraction >= 0 && spawn.low_fraction <= 1,
+          "--curriculum-low-fraction must be in [0, 1]");
+  Require(spawn.low_y_min > 0.5f * env.physics.rocket_height && spawn.low_y_min <= spawn.y_min,
+          "--curriculum-low-y-min must be above the resting height (" +
+              std::to_string(0.5f * env.physics.rocket_height) + " m) and <= --env-spawn-y-min");
   zmq.Validate();
   curve.Validate();
   env.Validate();

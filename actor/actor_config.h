@@ -24,11 +24,12 @@ struct ActorConfig {
   std::string metrics_bind = kAllInterfaces;  // address the metrics port listens on
   double health_timeout_s = kDefaultHealthTimeoutS;  // /healthz fails after this long stalled
   double log_interval_s = 10.0;                      // period of progress and "learner away" logs
-  bool decorrelate = true;    // start each env's first episode cut short by a random amount
-  uint64_t max_messages = 0;  // stop after this many sends; 0 = run until SIGTERM
-  RocketConfig env;           // the task
-  ZmqConfig zmq;              // socket tuning
-  CurveClientFiles curve;     // CURVE keys; none: plaintext
+  bool decorrelate = true;          // start each env's first episode cut short by a random amount
+  uint64_t max_messages = 0;        // stop after this many sends; 0 = run until SIGTERM
+  std::string env_name = "rocket";  // the task, by registry name (--env)
+  RocketConfig env = TrainingRocketConfig();  // the rocket's settings, with the curriculum
+  ZmqConfig zmq;                              // socket tuning
+  CurveClientFiles curve;                     // CURVE keys; none: plaintext
 
   // Throws std::invalid_argument naming the flag of the first bad field.
   void Validate() const;

@@ -10,13 +10,14 @@ const char* ChannelName(Channel channel) {
   return channel == Channel::kTrajectories ? "trajectories" : "weights";
 }
 
-ActorMetrics::ActorMetrics(MetricsServer& m, int max_episode_steps)
+ActorMetrics::ActorMetrics(MetricsServer& m, const EnvSpec& env)
     : env_steps(m.Counter("hoverslam_actor_env_steps_total", "Env steps taken (all envs).")),
       episode_return(m.Histogram("hoverslam_actor_episode_return",
-                                 "Undiscounted return of ended episodes.", EpisodeReturnBuckets())),
+                                 "Undiscounted return of ended episodes.",
+                                 EpisodeReturnBuckets(env))),
       episode_length(m.Histogram("hoverslam_actor_episode_length_steps",
                                  "Length of ended episodes in env steps.",
-                                 EpisodeLengthBuckets(max_episode_steps))),
+                                 EpisodeLengthBuckets(env.max_episode_steps))),
       policy_version(m.Gauge("hoverslam_actor_policy_version", "Version of the weights in use.")),
       num_envs(m.Gauge("hoverslam_actor_num_envs", "Envs stepped by this actor.")),
       trajectories_sent(

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/connection_monitor.h"
+#include "common/env.h"
 #include "common/labelled_metrics.h"
 
 namespace hoverslam {
@@ -17,7 +18,7 @@ const char* ChannelName(Channel channel);
 // Thread-safe (prometheus-cpp metrics are); owned by the actor loop.
 struct ActorMetrics {
   // Episode-length buckets end at the env's time limit.
-  ActorMetrics(MetricsServer& server, int max_episode_steps);
+  ActorMetrics(MetricsServer& server, const EnvSpec& env);
 
   prometheus::Counter& env_steps;
   prometheus::Histogram& episode_return;

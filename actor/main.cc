@@ -9,6 +9,7 @@
 #include "actor/actor.h"
 #include "common/build_info.h"
 #include "common/cli.h"
+#include "common/env_registry.h"
 #include "common/rng.h"
 
 namespace {
@@ -49,7 +50,12 @@ int main(int argc, char** argv) {
   AddFlag(app, "--decorrelate", &config.decorrelate,
           "cut each env's first episode short at random, so envs do not run in step "
           "(true/false)");
+  AddFlag(app, "--env", &config.env_name, "the task: " + EnvNames());
   AddRocketFlags(app, &config.env);
+  AddFlag(app, "--curriculum-low-fraction", &config.env.spawn.low_fraction,
+          "fraction of training episodes that start lower, in [low-y-min, env-spawn-y-min]");
+  AddFlag(app, "--curriculum-low-y-min", &config.env.spawn.low_y_min,
+          "lowest start height of the curriculum's low episodes, m");
   AddZmqFlags(app, &config.zmq);
   AddCurveClientFlags(app, &config.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;

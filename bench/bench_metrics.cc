@@ -14,6 +14,7 @@
 #include "common/build_info.h"
 #include "common/metrics.h"
 #include "common/process_metrics.h"
+#include "common/rocket_env.h"
 
 namespace hoverslam::bench {
 namespace {
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
 
   MetricsServer server(0);
   RegisterBuildInfo(server, "actor");
-  ActorMetrics metrics(server, 1200);
+  ActorMetrics metrics(server, RocketSpec(RocketConfig{}));
   metrics.env_steps.Increment(1e6);
   for (int i = 0; i < 1000; ++i) metrics.episode_return.Observe(i % 300 - 150);
 

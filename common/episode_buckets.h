@@ -1,17 +1,17 @@
-// Histogram buckets for the rocket's episodes, shared by the actor's and the learner's
-// metrics so their quantiles agree. They follow the task's scale (common/rocket_config.h):
-// a soft landing ends near +100 (landed) + up to +50 (on the pad) with shaping that sums
-// to about the start's -Phi, so trained policies score 110-150 and need fine buckets
-// there; failures fall to the -100 floors. Lengths end at the time limit, one bucket just
-// below it, so timeouts stand apart.
+// Histogram buckets for episodes, shared by the actor's and the learner's metrics so their
+// quantiles agree. Returns follow the env's scale (EnvSpec::return_buckets); lengths end at
+// the time limit, one bucket just below it, so timeouts stand apart.
 #pragma once
 
 #include <prometheus/histogram.h>
 
+#include "common/env.h"
+
 namespace hoverslam {
 
-inline prometheus::Histogram::BucketBoundaries EpisodeReturnBuckets() {
-  return {-150, -100, -75, -50, -25, 0, 25, 50, 75, 100, 110, 120, 130, 140, 150, 175};
+// The env's own return scale (EnvSpec::return_buckets).
+inline prometheus::Histogram::BucketBoundaries EpisodeReturnBuckets(const EnvSpec& spec) {
+  return {spec.return_buckets.begin(), spec.return_buckets.end()};
 }
 
 inline prometheus::Histogram::BucketBoundaries EpisodeLengthBuckets(int max_episode_steps) {

@@ -52,6 +52,9 @@ void RocketConfig::Validate() const {
   NonNegative(s.vx_range, "spawn.vx_range");
   Require(s.vy_min <= s.vy_max, "spawn.vy_min", "must be <= spawn.vy_max");
   NonNegative(s.omega_range, "spawn.omega_range");
+  Require(s.low_fraction >= 0 && s.low_fraction <= 1, "spawn.low_fraction", "must be in [0, 1]");
+  Require(s.low_y_min > 0.5f * p.rocket_height && s.low_y_min <= s.y_min, "spawn.low_y_min",
+          "must be above the resting height and <= spawn.y_min");
   NonNegative(s.wind_max, "spawn.wind_max");
 
   NonNegative(landing.max_tilt_deg, "landing.max_tilt_deg");
@@ -75,6 +78,12 @@ void RocketConfig::Validate() const {
   NonNegative(r.fuel_cost, "reward.fuel_cost");
 
   Require(max_episode_steps > 0, "max_episode_steps", "must be > 0");
+}
+
+RocketConfig TrainingRocketConfig() {
+  RocketConfig c;
+  c.spawn.low_fraction = 0.75f;
+  return c;
 }
 
 }  // namespace hoverslam

@@ -39,6 +39,10 @@ struct RocketSpawnConfig {
   // reads the drift from its state. 2 N (0.2 g on the 1 kg rocket) is where the scripted
   // heuristic lands about 2 episodes in 3.
   float wind_max = 2.0f;
+  // Training curriculum (actors only; evaluation keeps 0): this fraction of episodes starts
+  // lower, at a height uniform in [low_y_min, y_min], the rest of the state drawn as above.
+  float low_fraction = 0.0f;
+  float low_y_min = 5.0f;
 };
 
 // What counts as a landing, at the first ground contact.
@@ -84,5 +88,9 @@ struct RocketConfig {
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;
 };
+
+// The task as actors train on it: the defaults plus the curriculum (RocketSpawnConfig::
+// low_fraction). Evaluation, the heuristic and benchmarks use RocketConfig{}.
+RocketConfig TrainingRocketConfig();
 
 }  // namespace hoverslam

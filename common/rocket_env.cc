@@ -19,8 +19,23 @@ float Excess(float value, float limit) {
 
 }  // namespace
 
+EnvSpec RocketSpec(const RocketConfig& config) {
+  return {"rocket",
+          kObsDim,
+          kActDim,
+          config.max_episode_steps,
+          config.physics.time_step,
+          {"soft, upright first ground contact: +100, up to +50 more on the pad",
+           "any other first ground contact: -10 to -100 by how far past the limits",
+           "left the world's sides or ceiling: -100", "the time limit (1,200 steps, 20 s)"},
+          // Trained policies score 110-150 and need fine buckets there; failures fall to the
+          // -100 floors.
+          {-150, -100, -75, -50, -25, 0, 25, 50, 75, 100, 110, 120, 130, 140, 150, 175},
+          0.0};
+}
+
 RocketEnv::RocketEnv(const RocketConfig& config, uint64_t seed)
-    : config_(config), physics_(config.physics), rng_(seed) {
+    : config_(config), spec_(RocketSpec(config)), physics_(config.physics), rng_(seed) {
   config_.Validate();
 }
 
@@ -29,6 +44,10 @@ void RocketEnv::Reset(float* obs) {
   RocketState s;
   s.x = config_.physics.pad_x + rng_.Uniform(-sp.x_range, sp.x_range);
   s.y = rng_.Uniform(sp.y_min, sp.y_max);
+  // Drawn only when on, so episodes without the curriculum keep their seeds' states.
+  if (sp.low_fraction > 0 && rng_.Uniform(0.0f, 1.0f) < sp.low_fraction) {
+    s.y = rng_.Uniform(sp.low_y_min, sp.y_min);
+  }
   s.theta = rng_.Uniform(-sp.theta_deg, sp.theta_deg) * kDegToRad;
   s.vx = rng_.Uniform(-sp.vx_range, sp.vx_range);
   s.vy = rng_.Uniform(sp.vy_min, sp.vy_max);

@@ -10,6 +10,9 @@
 #include <optional>
 #include <stdexcept>
 
+#include <box2d/box2d.h>
+
+#include "common/envs/lunar_lander/lunar_lander.h"
 #include "common/heuristic.h"
 #include "common/protocol.h"
 #include "common/rng.h"
@@ -55,6 +58,11 @@ std::string_view ControllerName(ControllerKind kind) {
 }
 
 void EvalConfig::Validate() const {
+  try {
+    FindEnv(env_name);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--env: ") + e.what());
+  }
   env.Validate();
   if (episodes < 1) {
     throw std::invalid_argument("episodes must be >= 1, got " + std::to_string(episodes));
@@ -70,27 +78,55 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
   if (kind == ControllerKind::kPolicy && policy == nullptr) {
     throw std::invalid_argument("Evaluate: the policy controller needs a policy");
   }
-  const HeuristicController heuristic(config.env.physics);
+  const EnvEntry& entry = FindEnv(config.env_name);
+  const EnvOptions options = config.options();
+  const Controller heuristic = entry.heuristic(options);
+  const EnvSpec spec = entry.spec(options);
+  const int obs_dim = spec.obs_dim, act_dim = spec.act_dim;
   EvalResult result;
   result.episodes.resize(config.episodes);
   result.traces.resize(std::min(config.episodes, config.record_episodes));
 
-  // RocketEnv owns a Box2D world and cannot move: slots hold them in place.
-  std::vector<std::optional<RocketEnv>> envs(kBatch);
+  // Envs own Box2D worlds and cannot move: slots hold them in place.
+  std::vector<std::unique_ptr<Env>> envs(kBatch);
   std::vector<int> episode_of(kBatch, -1);  // -1: idle
   std::vector<Rng> rngs(kBatch);
-  std::vector<float> obs(kBatch * kObsDim, 0.0f), actions(kBatch * kActDim, 0.0f), logp(kBatch);
+  std::vector<float> obs(kBatch * obs_dim, 0.0f), actions(kBatch * act_dim, 0.0f), logp(kBatch);
   int next = 0, running = 0;
+  const auto rocket_of = [](const Env& env) { return dynamic_cast<const RocketEnv*>(&env); };
+  // What a renderer needs of the env's state after each step (and at the start).
+  const auto record = [&](EpisodeTrace& trace, const Env& env, const float* a) {
+    if (const RocketEnv* re = rocket_of(env)) {
+      // The env applies exactly these: thrust (clip(a0) + 1) / 2, gimbal clip(a1).
+      const float thrust = a ? 0.5f * (std::clamp(a[0], -1.0f, 1.0f) + 1.0f) : 0.0f;
+      const float gimbal = a ? std::clamp(a[1], -1.0f, 1.0f) : 0.0f;
+      trace.points.push_back(TracePoint{re->physics().State(), thrust, gimbal});
+    } else if (const auto* ll = dynamic_cast<const LunarLanderEnv*>(&env)) {
+      LunarPoint p;
+      const b2Body* bodies[3] = {ll->lander(), ll->leg(0), ll->leg(1)};
+      for (int b = 0; b < 3; ++b) {
+        p.x[b] = bodies[b]->GetPosition().x;
+        p.y[b] = bodies[b]->GetPosition().y;
+        p.angle[b] = bodies[b]->GetAngle();
+      }
+      p.main = a ? ll->main_power() : 0.0f;
+      p.side = a ? ll->side_power() : 0.0f;
+      trace.lunar.push_back(p);
+      if (trace.terrain.empty()) {
+        for (int i = 0; i < lunar::kChunks; ++i) trace.terrain.push_back(ll->terrain_y(i));
+      }
+    }
+  };
 
   const auto start = [&](int slot) {
     const int i = next++;
     episode_of[slot] = i;
-    envs[slot].emplace(config.env, EnvSeed(config.seed, static_cast<uint64_t>(i)));
-    envs[slot]->Reset(&obs[slot * kObsDim]);
+    envs[slot] = entry.make(options, EnvSeed(config.seed, static_cast<uint64_t>(i)));
+    envs[slot]->Reset(&obs[slot * obs_dim]);
     rngs[slot] = Rng(ActionSeed(config.seed, i));
     if (i < static_cast<int>(result.traces.size())) {
       result.traces[i].episode = i;
-      result.traces[i].points.push_back(TracePoint{envs[slot]->physics().State(), 0, 0});
+      record(result.traces[i], *envs[slot], nullptr);
     }
     ++running;
   };
@@ -104,31 +140,26 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
     for (int slot = 0; slot < kBatch; ++slot) {
       const int i = episode_of[slot];
       if (i < 0) continue;
-      float* a = &actions[slot * kActDim];
+      float* a = &actions[slot * act_dim];
       if (kind == ControllerKind::kHeuristic) {
-        heuristic.Act(&obs[slot * kObsDim], a);
+        heuristic(&obs[slot * obs_dim], a);
       } else if (kind == ControllerKind::kRandom) {
-        a[0] = rngs[slot].Uniform(-1.0f, 1.0f);
-        a[1] = rngs[slot].Uniform(-1.0f, 1.0f);
+        for (int k = 0; k < act_dim; ++k) a[k] = rngs[slot].Uniform(-1.0f, 1.0f);
       }
-      RocketEnv& env = *envs[slot];
-      const StepResult step = env.Step(a, &obs[slot * kObsDim]);
-      if (i < static_cast<int>(result.traces.size())) {
-        // The env applies exactly these: thrust (clip(a0) + 1) / 2, gimbal clip(a1).
-        const float thrust = 0.5f * (std::clamp(a[0], -1.0f, 1.0f) + 1.0f);
-        const float gimbal = std::clamp(a[1], -1.0f, 1.0f);
-        result.traces[i].points.push_back(TracePoint{env.physics().State(), thrust, gimbal});
-      }
+      Env& env = *envs[slot];
+      const StepResult step = env.Step(a, &obs[slot * obs_dim]);
+      if (i < static_cast<int>(result.traces.size())) record(result.traces[i], env, a);
       if (step.outcome == Outcome::kNone) continue;
 
       EpisodeResult& r = result.episodes[i];
       r.outcome = step.outcome;
       r.episode_return = env.episode_return();
       r.length = env.episode_steps();
-      if (const std::optional<RocketState>& td = env.physics().touchdown()) {
+      if (const RocketEnv* re = rocket_of(env); re && re->physics().touchdown()) {
+        const RocketState& td = *re->physics().touchdown();
         r.touched_down = true;
-        r.touchdown_speed = std::sqrt(td->vx * td->vx + td->vy * td->vy);
-        r.touchdown_tilt_deg = std::abs(td->theta) * kRadToDeg;
+        r.touchdown_speed = std::sqrt(td.vx * td.vx + td.vy * td.vy);
+        r.touchdown_tilt_deg = std::abs(td.theta) * kRadToDeg;
       }
       if (i < static_cast<int>(result.traces.size())) result.traces[i].result = r;
       episode_of[slot] = -1;
@@ -150,10 +181,11 @@ double EvalSummary::rate(Outcome outcome) const {
 EvalSummary Summarize(const std::vector<EpisodeResult>& episodes) {
   EvalSummary s;
   s.episodes = static_cast<int>(episodes.size());
-  double returns = 0, lengths = 0, speeds = 0, tilts = 0;
+  double returns = 0, squares = 0, lengths = 0, speeds = 0, tilts = 0;
   for (const EpisodeResult& e : episodes) {
     if (e.outcome != Outcome::kNone) ++s.counts[OutcomeIndex(e.outcome)];
     returns += e.episode_return;
+    squares += double(e.episode_return) * e.episode_return;
     lengths += e.length;
     if (e.touched_down) {
       ++s.touchdowns;
@@ -163,6 +195,7 @@ EvalSummary Summarize(const std::vector<EpisodeResult>& episodes) {
   }
   if (s.episodes > 0) {
     s.mean_return = returns / s.episodes;
+    s.std_return = std::sqrt(std::max(0.0, squares / s.episodes - s.mean_return * s.mean_return));
     s.mean_length = lengths / s.episodes;
   }
   if (s.touchdowns > 0) {
@@ -172,9 +205,9 @@ EvalSummary Summarize(const std::vector<EpisodeResult>& episodes) {
   return s;
 }
 
-std::string SummaryJson(const EvalSummary& s, ControllerKind kind,
+std::string SummaryJson(const EvalSummary& s, const std::string& env, ControllerKind kind,
                         std::optional<uint64_t> policy_version, uint64_t seed) {
-  std::string j = "{\"eval\":\"rocket\",\"episodes\":" + std::to_string(s.episodes);
+  std::string j = "{\"eval\":\"" + env + "\",\"episodes\":" + std::to_string(s.episodes);
   j += ",\"success_rate\":" + JsonNumber(s.rate(Outcome::kLanded));
   j += ",\"crash_rate\":" + JsonNumber(s.rate(Outcome::kCrashed));
   j += ",\"out_of_bounds_rate\":" + JsonNumber(s.rate(Outcome::kOutOfBounds));
@@ -185,15 +218,17 @@ std::string SummaryJson(const EvalSummary& s, ControllerKind kind,
   j += ",\"mean_length\":" + JsonNumber(s.mean_length);
   j += ",\"policy_version\":" + (policy_version ? std::to_string(*policy_version) : "null");
   j += ",\"controller\":\"" + std::string(ControllerName(kind)) + "\"";
-  j += ",\"seed\":" + std::to_string(seed) + "}";
+  j += ",\"seed\":" + std::to_string(seed);
+  j += ",\"std_return\":" + JsonNumber(s.std_return) + "}";
   return j;
 }
 
-Policy DecodePolicy(const std::vector<char>& bytes, std::string* run) {
+Policy DecodePolicy(const std::vector<char>& bytes, const EnvSpec& env, std::string* run) {
   if (bytes.empty()) throw std::runtime_error("the message is empty");
   wire::Weights weights;
   wire::Expect expect;
   expect.run = "";  // any training run
+  expect.env = env.name;
   const wire::DecodeResult decoded =
       wire::Decode(bytes.data(), bytes.size(), wire::Limits{}, expect, &weights);
   if (!decoded) {
@@ -202,13 +237,13 @@ Policy DecodePolicy(const std::vector<char>& bytes, std::string* run) {
                              decoded.message + ")");
   }
   std::string why;
-  std::optional<Policy> policy = Policy::FromWeights(weights, kObsDim, kActDim, &why);
-  if (!policy) throw std::runtime_error("does not fit the rocket env: " + why);
+  std::optional<Policy> policy = Policy::FromWeights(weights, env.obs_dim, env.act_dim, &why);
+  if (!policy) throw std::runtime_error("does not fit the " + env.name + " env: " + why);
   if (run) *run = weights.run;
   return std::move(*policy);
 }
 
-Policy LoadPolicyFile(const std::string& path) {
+Policy LoadPolicyFile(const std::string& path, const EnvSpec& env) {
   const auto fail = [&](const std::string& why) {
     return std::runtime_error("cannot load policy " + path + ": " + why);
   };
@@ -219,7 +254,7 @@ Policy LoadPolicyFile(const std::string& path) {
   if (in.bad()) throw fail("read error");
   if (bytes.empty()) throw fail("the file is empty");
   try {
-    return DecodePolicy(bytes, nullptr);
+    return DecodePolicy(bytes, env, nullptr);
   } catch (const std::runtime_error& e) {
     throw fail(e.what());
   }

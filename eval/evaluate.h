@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env_registry.h"
 #include "common/outcome.h"
 #include "common/policy.h"
 #include "common/rocket_config.h"
@@ -22,14 +23,17 @@ enum class ControllerKind : uint8_t { kPolicy, kHeuristic, kRandom };
 std::string_view ControllerName(ControllerKind kind);
 
 struct EvalConfig {
-  RocketConfig env;           // the task
-  int episodes = 100;         // episode i starts a fresh env seeded with EnvSeed(seed, i)
-  uint64_t seed = 1000;       // the launcher's periodic evaluation uses 1000
-  bool deterministic = true;  // policy: act with the mean (else sample)
-  int record_episodes = 0;    // keep the trajectories of the first this many (for rendering)
+  std::string env_name = "rocket";  // the task, by registry name
+  RocketConfig env;                 // the rocket's settings (--env-* flags)
+  int episodes = 100;               // episode i starts a fresh env seeded with EnvSeed(seed, i)
+  uint64_t seed = 1000;             // the launcher's periodic evaluation uses 1000
+  bool deterministic = true;        // policy: act with the mean (else sample)
+  int record_episodes = 0;          // keep the trajectories of the first this many (for rendering)
 
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;
+  EnvOptions options() const { return EnvOptions{env}; }
+  EnvSpec spec() const { return FindEnv(env_name).spec(options()); }
 };
 
 struct EpisodeResult {
@@ -49,10 +53,20 @@ struct TracePoint {
   float gimbal = 0;
 };
 
+// One step of a recorded LunarLander episode: the hull and both legs (position of the body
+// origin, m, and angle, rad) and the engines the step fired.
+struct LunarPoint {
+  float x[3] = {}, y[3] = {}, angle[3] = {};  // hull, left leg, right leg
+  float main = 0;                             // 0, or 0.5-1 of full power
+  float side = 0;                             // 0, or +-0.5-1: which side engine, how hard
+};
+
 struct EpisodeTrace {
   int episode = 0;                 // index in the evaluation
   EpisodeResult result;            // how it ended
-  std::vector<TracePoint> points;  // length + 1: the start, then every step
+  std::vector<TracePoint> points;  // the rocket: length + 1, the start, then every step
+  std::vector<LunarPoint> lunar;   // LunarLander: the same, for its bodies
+  std::vector<float> terrain;      // LunarLander: the heights of its terrain's chunks, m
 };
 
 struct EvalResult {
@@ -71,6 +85,7 @@ struct EvalSummary {
   std::array<int, 4> counts{};  // by outcome, in kEndedOutcomes order
   int touchdowns = 0;           // landed + crashed
   double mean_return = 0;
+  double std_return = 0;               // population standard deviation of the returns
   double mean_touchdown_speed = 0;     // over touchdowns; 0 when there are none
   double mean_touchdown_tilt_deg = 0;  // over touchdowns; 0 when there are none
   double mean_length = 0;              // env steps
@@ -84,18 +99,18 @@ EvalSummary Summarize(const std::vector<EpisodeResult>& episodes);
 // The last line hoverslam-eval prints: one JSON object whose first nine keys (eval,
 // episodes, the four rates, mean_return, mean_touchdown_speed, mean_touchdown_tilt_deg)
 // keep this order; then mean_length, policy_version (null without a policy),
-// controller and seed.
-std::string SummaryJson(const EvalSummary& summary, ControllerKind kind,
+// controller, seed and std_return.
+std::string SummaryJson(const EvalSummary& summary, const std::string& env, ControllerKind kind,
                         std::optional<uint64_t> policy_version, uint64_t seed);
 
 // Builds the rocket policy from one wire v1 weights message of any training run, and
 // reports its run id in `*run` (may be null). Throws std::runtime_error saying why:
 // not a valid weights message, or the wrong dims.
-Policy DecodePolicy(const std::vector<char>& bytes, std::string* run);
+Policy DecodePolicy(const std::vector<char>& bytes, const EnvSpec& env, std::string* run);
 
 // Reads an exported policy (one wire v1 weights message, as the learner writes
 // policy.msgpack) and builds it for the rocket env. Throws std::runtime_error naming
 // the file and why: unreadable, not a valid weights message, or the wrong dims.
-Policy LoadPolicyFile(const std::string& path);
+Policy LoadPolicyFile(const std::string& path, const EnvSpec& env);
 
 }  // namespace hoverslam::eval

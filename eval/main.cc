@@ -91,7 +91,7 @@ void PrintTable(const EvalSummary& s, const std::string& controller, const EvalC
               s.touchdowns);
   std::printf("mean touchdown tilt    %.2f deg\n", s.mean_touchdown_tilt_deg);
   std::printf("mean length            %.1f steps (%.2f s)\n", s.mean_length,
-              s.mean_length * config.env.physics.time_step);
+              s.mean_length * config.spec().step_seconds);
   std::printf("time taken             %.2f s (%.0f env steps/s)\n", seconds,
               seconds > 0 ? s.mean_length * s.episodes / seconds : 0.0);
 }
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   Flags flags;
   WatchConfig watch;
   CLI::App app{
-      "hoverslam-eval: plays --episodes rocket episodes (episode i seeded from (--seed, i)) with "
+      "hoverslam-eval: plays --episodes episodes of --env (episode i seeded from (--seed, i)) with "
       "a policy file, the heuristic or random actions, and prints a summary; the last line of "
       "stdout is one JSON object. With --watch it is the evaluator service instead. Every flag "
       "also reads HOVERSLAM_<FLAG>."};
@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddFlag(app, "--render", &flags.render, "write the first --render-episodes episodes to this GIF");
   AddFlag(app, "--render-episodes", &flags.render_episodes, "episodes drawn into --render");
+  AddFlag(app, "--env", &config.env_name, "the task: " + EnvNames());
   AddRocketFlags(app, &config.env);
   app.add_flag("--watch", flags.watch,
                "evaluator service: evaluate the learner's newest policy every --every-s, keep the "
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
     std::string controller(ControllerName(kind));
     if (kind == ControllerKind::kPolicy) {
       if (std::string why; !PolicyCpuSupported(&why)) throw std::runtime_error(why);
-      policy = LoadPolicyFile(flags.policy);
+      policy = LoadPolicyFile(flags.policy, config.spec());
       controller += " " + flags.policy + " (version " + std::to_string(policy->version()) +
                     (config.deterministic ? ", deterministic)" : ", stochastic)");
     }
@@ -175,7 +176,13 @@ int main(int argc, char** argv) {
 
     if (!flags.render.empty()) {
       const auto r0 = std::chrono::steady_clock::now();
-      RenderGif(result.traces, config.env, flags.render);
+      if (config.env_name == "rocket") {
+        RenderGif(result.traces, config.env, flags.render);
+      } else if (config.env_name == "lunar_lander_continuous") {
+        RenderLunarGif(result.traces, flags.render);
+      } else {
+        throw std::invalid_argument("--render: no drawing for --env " + config.env_name);
+      }
       spdlog::info("wrote {} ({} episodes, {} bytes) in {:.2f} s", flags.render,
                    result.traces.size(), std::filesystem::file_size(flags.render),
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());
@@ -185,7 +192,7 @@ int main(int argc, char** argv) {
     PrintTable(summary, controller, config, seconds);
     std::optional<uint64_t> version;
     if (policy) version = policy->version();
-    std::printf("%s\n", SummaryJson(summary, kind, version, config.seed).c_str());
+    std::printf("%s\n", SummaryJson(summary, config.env_name, kind, version, config.seed).c_str());
     std::fflush(stdout);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

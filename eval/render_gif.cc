@@ -14,15 +14,13 @@
 #include <system_error>
 
 #include "eval/gif_writer.h"
+#include "eval/render_scene.h"
 
 namespace hoverslam::eval {
 namespace {
 
 constexpr float kDegToRad = 3.14159265358979f / 180.0f;
 
-struct Rgb {
-  double r, g, b;
-};
 // Near palette entries, so flat areas quantise to one colour without banding.
 constexpr Rgb kSky{0.6, 0.83, 1.0};
 constexpr Rgb kGround{0.4, 0.33, 0.2};
@@ -33,8 +31,6 @@ constexpr Rgb kNose{0.8, 0.0, 0.0};
 constexpr Rgb kFlameOuter{1.0, 0.5, 0.0};
 constexpr Rgb kFlameInner{1.0, 1.0, 0.6};
 constexpr Rgb kText{0.0, 0.0, 0.0};
-
-void SetColor(cairo_t* cr, const Rgb& c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
 using Surface = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
 using Context = std::unique_ptr<cairo_t, decltype(&cairo_destroy)>;
@@ -49,35 +45,35 @@ Surface MakeSurface(ImageSize size) {
   return s;
 }
 
-// Draws one frame; world coordinates in metres, y up, theta counter-clockwise.
+// Draws frames of a scene: the background once per episode, then the moving bodies, a
+// caption and a banner over it, quantised to the palette.
 class FrameDrawer {
  public:
-  FrameDrawer(const RocketConfig& config, const GifOptions& options)
-      : config_(config),
-        size_(GifImageSize(config.physics, options)),
-        scale_(static_cast<double>(options.width_px) / config.physics.world_width),
+  explicit FrameDrawer(const Scene& scene)
+      : scene_(scene),
+        size_(scene.size()),
         background_(MakeSurface(size_)),
         frame_(MakeSurface(size_)),
         cr_(cairo_create(frame_.get()), &cairo_destroy) {
-    Context bg(cairo_create(background_.get()), &cairo_destroy);
-    DrawWorld(bg.get());
     cairo_select_font_face(cr_.get(), "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
                            CAIRO_FONT_WEIGHT_BOLD);
   }
 
-  ImageSize size() const { return size_; }
+  void StartEpisode(const EpisodeTrace& trace) {
+    Context bg(cairo_create(background_.get()), &cairo_destroy);
+    scene_.DrawBackground(bg.get(), trace);
+  }
 
-  // Renders the rocket at `p` with a caption at the top left and, when not empty, a
+  // Renders step t of `trace` with a caption at the top left and, when not empty, a
   // banner across the middle; returns the frame as palette indices.
-  const std::vector<uint8_t>& Draw(const TracePoint& p, const std::string& caption,
+  const std::vector<uint8_t>& Draw(const EpisodeTrace& trace, int t, const std::string& caption,
                                    const std::string& banner, const Rgb& banner_color,
                                    const Palette& palette) {
     cairo_t* cr = cr_.get();
     cairo_set_source_surface(cr, background_.get(), 0, 0);
     cairo_paint(cr);
     cairo_save(cr);
-    ToWorld(cr);
-    DrawRocket(cr, p);
+    scene_.DrawStep(cr, trace, t);
     cairo_restore(cr);
 
     cairo_set_font_size(cr, 16);
@@ -107,6 +103,35 @@ class FrameDrawer {
       for (int x = 0; x < size_.width; ++x) out[x] = palette.Nearest(row[x]);
     }
     return pixels_;
+  }
+
+  ImageSize size() const { return size_; }
+
+ private:
+  const Scene& scene_;
+  ImageSize size_;
+  Surface background_, frame_;
+  Context cr_;
+  std::vector<uint8_t> pixels_;
+};
+
+// The rocket: world coordinates in metres, y up, theta counter-clockwise.
+class RocketScene : public Scene {
+ public:
+  RocketScene(const RocketConfig& config, const GifOptions& options)
+      : config_(config),
+        size_(GifImageSize(config.physics, options)),
+        scale_(static_cast<double>(options.width_px) / config.physics.world_width) {}
+
+  ImageSize size() const override { return size_; }
+  double step_seconds() const override { return config_.physics.time_step; }
+  int last_step(const EpisodeTrace& trace) const override {
+    return static_cast<int>(trace.points.size()) - 1;
+  }
+  void DrawBackground(cairo_t* cr, const EpisodeTrace&) const override { DrawWorld(cr); }
+  void DrawStep(cairo_t* cr, const EpisodeTrace& trace, int t) const override {
+    ToWorld(cr);
+    DrawRocket(cr, trace.points[t]);
   }
 
  private:
@@ -188,9 +213,6 @@ class FrameDrawer {
   RocketConfig config_;
   ImageSize size_;
   double scale_;  // px per m
-  Surface background_, frame_;
-  Context cr_;
-  std::vector<uint8_t> pixels_;
 };
 
 std::string Format(const char* fmt, double a, double b = 0, double c = 0) {
@@ -225,8 +247,10 @@ int GifFrameCount(int length, const GifOptions& options) {
   return length / options.steps_per_frame + 1 + (length % options.steps_per_frame != 0 ? 1 : 0);
 }
 
-void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& config,
-               const std::string& path, const GifOptions& options) {
+namespace {
+
+void WriteGif(const Scene& scene, const std::vector<EpisodeTrace>& episodes,
+              const std::string& path, const GifOptions& options) {
   namespace fs = std::filesystem;
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
@@ -234,14 +258,15 @@ void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& co
       throw std::invalid_argument("bad GifOptions");
     }
     const Palette palette;
-    FrameDrawer drawer(config, options);
+    FrameDrawer drawer(scene);
     GifWriter writer(tmp, drawer.size().width, drawer.size().height, palette);
-    const double dt = config.physics.time_step;
+    const double dt = scene.step_seconds();
     const int step = options.steps_per_frame;
     for (size_t e = 0; e < episodes.size(); ++e) {
       const EpisodeTrace& trace = episodes[e];
-      const int last = static_cast<int>(trace.points.size()) - 1;
+      const int last = scene.last_step(trace);
       if (last < 0) continue;
+      drawer.StartEpisode(trace);
       for (int t = 0;; t = std::min(t + step, last)) {
         const std::string caption = "episode " + std::to_string(e + 1) + "/" +
                                     std::to_string(episodes.size()) +
@@ -253,7 +278,7 @@ void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& co
         const int delay =
             end ? options.hold_cs
                 : static_cast<int>(std::lround(100.0 * next * dt) - std::lround(100.0 * t * dt));
-        writer.AddFrame(drawer.Draw(trace.points[t], caption, end ? Banner(trace.result) : "",
+        writer.AddFrame(drawer.Draw(trace, t, caption, end ? Banner(trace.result) : "",
                                     BannerColor(trace.result.outcome), palette),
                         delay);
         if (end) break;
@@ -268,6 +293,18 @@ void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& co
     fs::remove(tmp, ignored);
     throw std::runtime_error("cannot write GIF " + path + ": " + e.what());
   }
+}
+
+}  // namespace
+
+void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& config,
+               const std::string& path, const GifOptions& options) {
+  WriteGif(RocketScene(config, options), episodes, path, options);
+}
+
+void RenderLunarGif(const std::vector<EpisodeTrace>& episodes, const std::string& path,
+                    const GifOptions& options) {
+  WriteGif(*MakeLunarScene(options), episodes, path, options);
 }
 
 }  // namespace hoverslam::eval

@@ -1,5 +1,6 @@
 // Renders recorded episodes to a looping animated GIF: cairo draws each frame,
-// a fixed palette quantises it, giflib encodes only what changed.
+// a fixed palette quantises it, giflib encodes only what changed. The rocket and
+// LunarLander each have their scene (render_scene.h).
 #pragma once
 
 #include <string>
@@ -33,5 +34,9 @@ int GifFrameCount(int length, const GifOptions& options);
 // std::runtime_error naming the file on failure (the temp file is removed).
 void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& config,
                const std::string& path, const GifOptions& options = {});
+
+// The same for LunarLander episodes (EpisodeTrace::lunar and terrain).
+void RenderLunarGif(const std::vector<EpisodeTrace>& episodes, const std::string& path,
+                    const GifOptions& options = {});
 
 }  // namespace hoverslam::eval

@@ -137,6 +137,7 @@ struct WatchMetrics {
 EvalRecord EvaluatePolicy(const EvalConfig& config, Policy* policy, std::string run) {
   EvalRecord record;
   record.run = std::move(run);
+  record.env = config.env_name;
   record.policy_version = policy->version();
   const double t0 = SteadyNow();
   record.summary = Summarize(Evaluate(config, ControllerKind::kPolicy, policy).episodes);
@@ -174,7 +175,7 @@ bool Better(const EvalSummary& a, const EvalSummary& b) {
 }
 
 std::string RecordJson(const EvalRecord& r, uint64_t seed) {
-  std::string j = SummaryJson(r.summary, ControllerKind::kPolicy, r.policy_version, seed);
+  std::string j = SummaryJson(r.summary, r.env, ControllerKind::kPolicy, r.policy_version, seed);
   j.pop_back();  // the closing brace
   char tail[96];
   std::snprintf(tail, sizeof(tail), ",\"unix_time\":%.3f,\"duration_s\":%.4f,\"best\":%s}",
@@ -200,7 +201,7 @@ std::optional<EvalRecord> BestPolicyStore::LoadExisting(const EvalConfig& config
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
     std::string run;
-    Policy policy = DecodePolicy(bytes, &run);
+    Policy policy = DecodePolicy(bytes, config.spec(), &run);
     best_ = EvaluatePolicy(config, &policy, run);
     best_->best = true;
   } catch (const std::exception& e) {
@@ -276,6 +277,7 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
   bool any_evaluated = false;
   double next_eval = 0;
   wire::Weights scratch;
+  const EnvSpec spec = eval.spec();
   while (!stop.load()) {
     heartbeat.Beat();
     connection.Poll();
@@ -288,6 +290,7 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
       while (sub.recv(message, zmq::recv_flags::dontwait)) {
         wire::Expect expect;
         expect.run = "";  // any run: the learner's is the one in use
+        expect.env = spec.name;
         const wire::DecodeResult r =
             wire::Decode(message.data(), message.size(), wire::Limits{}, expect, &scratch);
         if (r && policy && scratch.run == run && scratch.policy_version == policy->version()) {
@@ -295,7 +298,7 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
         }
         std::string why = r.message;
         std::optional<Policy> next;
-        if (r) next = Policy::FromWeights(scratch, kObsDim, kActDim, &why);
+        if (r) next = Policy::FromWeights(scratch, spec.obs_dim, spec.act_dim, &why);
         if (!next) {
           const wire::Reject reason = r ? wire::Reject::kShapeMismatch : r.reason;
           metrics.weights_rejected[static_cast<int>(reason)]->Increment();
@@ -327,7 +330,7 @@ void Watch(const WatchConfig& watch, const EvalConfig& eval, MetricsServer& serv
       metrics.write_failures.Increment();
       spdlog::error("evaluation of v{} not recorded: {}", record.policy_version, e.what());
     }
-    metrics.Record(record, eval.env.physics.time_step);
+    metrics.Record(record, spec.step_seconds);
     if (store.best()) metrics.RecordBest(*store.best());
     spdlog::info("eval {}{}", Describe(record), record.best ? " | new best" : "");
   }

@@ -216,7 +216,7 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   WriteFileAtomic(path, bytes);  // readers see the old file or the whole new one
 
   std::vector<char> policy;
-  wire::Encode(trainer.Export(state.version, state.run, "rocket"), &policy);
+  wire::Encode(trainer.Export(state.version, state.run, state.env), &policy);
   WriteFileAtomic((fs::path(dir) / "policy.msgpack").string(),
                   std::string_view(policy.data(), policy.size()));
 

@@ -20,9 +20,10 @@ namespace hoverslam::learner {
 
 // What a checkpoint restores besides the trainer's own state.
 struct TrainingState {
-  uint64_t version = 0;    // policy version the checkpoint holds
-  uint64_t env_steps = 0;  // transitions trained on so far
-  std::string run;         // training run id, kept across restarts
+  uint64_t version = 0;        // policy version the checkpoint holds
+  uint64_t env_steps = 0;      // transitions trained on so far
+  std::string run;             // training run id, kept across restarts
+  std::string env = "rocket";  // the env trained (the learner's --env; not stored)
 };
 
 // Writes <dir>/ckpt-<version>.pt and <dir>/policy.msgpack (the `weights` map of the

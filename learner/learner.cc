@@ -7,8 +7,7 @@
 #include <vector>
 
 #include "common/build_info.h"
-#include "common/rocket_env.h"
-#include "common/rocket_mirror.h"
+#include "common/env_registry.h"
 #include "common/zap_authenticator.h"
 #include "learner/checkpoint.h"
 #include "learner/publisher.h"
@@ -68,6 +67,7 @@ struct Learner::Impl {
   torch::Device device;
   std::unique_ptr<Trainer> trainer;
   TrainingState state;
+  EnvSpec spec;  // the env trained, from the registry
   uint64_t last_checkpoint = 0;
   // Made after the restore, so the first scrape already shows the restored version.
   std::unique_ptr<MetricsServer> metrics_server;
@@ -90,14 +90,18 @@ struct Learner::Impl {
         version_floor(c.checkpoint_dir) {
     if (c.threads > 0) torch::set_num_threads(c.threads);
     torch::manual_seed(c.seed);
-    trainer = std::make_unique<Trainer>(
-        kObsDim, kActDim, c.ppo, device,
-        c.ppo.mirror ? std::optional(RocketMirror(RocketPhysicsConfig{})) : std::nullopt);
+    // The env's shapes and symmetry; the learner never steps it, so its --env-* settings
+    // (the actors') do not matter here.
+    const EnvEntry& env = FindEnv(c.env);
+    spec = env.spec(EnvOptions{});
+    trainer = std::make_unique<Trainer>(spec.obs_dim, spec.act_dim, c.ppo, device,
+                                        c.ppo.mirror ? env.mirror(EnvOptions{}) : std::nullopt);
+    state.env = c.env;
     Restore();
     metrics_server =
         std::make_unique<MetricsServer>(c.metrics_port, c.health_timeout_s, c.metrics_bind);
     RegisterBuildInfo(*metrics_server, "learner");
-    metrics = std::make_unique<LearnerMetrics>(*metrics_server, c.max_policy_lag);
+    metrics = std::make_unique<LearnerMetrics>(*metrics_server, c.max_policy_lag, spec);
     metrics->policy_version.Set(static_cast<double>(state.version));
     if (!c.checkpoint_dir.empty()) {
       last_checkpoint_time = &metrics_server->Gauge(
@@ -113,8 +117,8 @@ struct Learner::Impl {
     options.limits = c.limits;
     options.run = state.run;
     options.max_policy_lag = c.max_policy_lag;
-    options.obs_dim = kObsDim;
-    options.act_dim = kActDim;
+    options.obs_dim = spec.obs_dim;
+    options.act_dim = spec.act_dim;
     options.curve = ServerCurve(zap.get(), "trajectories");
     options.env = c.env;
     options.credits.target_transitions = static_cast<uint64_t>(c.batch_transitions);
@@ -164,7 +168,9 @@ struct Learner::Impl {
     wire::Weights decoded;
     const wire::DecodeResult r =
         wire::Decode(bytes.data(), bytes.size(), config.limits,
-                     wire::Expect{state.run, config.env, kObsDim, kActDim}, &decoded);
+                     wire::Expect{state.run, config.env, static_cast<uint32_t>(spec.obs_dim),
+                                  static_cast<uint32_t>(spec.act_dim)},
+                     &decoded);
     if (!r) {
       spdlog::error("not publishing version {}: actors would refuse it ({}: {})", state.version,
                     wire::RejectName(r.reason), r.message);

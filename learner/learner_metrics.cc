@@ -33,7 +33,7 @@ prometheus::Histogram::BucketBoundaries PolicyLagBuckets(uint64_t max_policy_lag
   return buckets;
 }
 
-LearnerMetrics::LearnerMetrics(MetricsServer& m, uint64_t max_lag)
+LearnerMetrics::LearnerMetrics(MetricsServer& m, uint64_t max_lag, const EnvSpec& env)
     : transitions_received(m.Counter("hoverslam_learner_transitions_received_total",
                                      "Transitions in accepted trajectories.")),
       trajectories_received(m.Counter("hoverslam_learner_trajectories_received_total",
@@ -95,7 +95,7 @@ LearnerMetrics::LearnerMetrics(MetricsServer& m, uint64_t max_lag)
                                 "ahead of training.")),
       episode_return(m.Histogram("hoverslam_learner_episode_return",
                                  "Return of episodes reported in accepted trajectories.",
-                                 EpisodeReturnBuckets())) {
+                                 EpisodeReturnBuckets(env))) {
   max_policy_lag.Set(static_cast<double>(max_lag));
   phase_seconds = CountersByEnum<UpdatePhase>(
       m, "hoverslam_learner_update_phase_seconds_total",

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "common/env.h"
 #include "common/labelled_metrics.h"
 
 namespace hoverslam::learner {
@@ -24,7 +25,7 @@ prometheus::Histogram::BucketBoundaries PolicyLagBuckets(uint64_t max_policy_lag
 
 // Thread-safe (prometheus-cpp metrics are): the receiver and the PPO loop share it.
 struct LearnerMetrics {
-  LearnerMetrics(MetricsServer& server, uint64_t max_policy_lag);
+  LearnerMetrics(MetricsServer& server, uint64_t max_policy_lag, const EnvSpec& env);
 
   prometheus::Counter& transitions_received;
   prometheus::Counter& trajectories_received;

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "common/cli.h"
+#include "common/env_registry.h"
 #include "learner/learner.h"
 
 namespace {
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   AddFlag(app, "--metrics-port", &c.metrics_port, "Prometheus /metrics and /healthz port (0: off)");
   AddMetricsBindFlag(app, &c.metrics_bind);
   AddHealthFlag(app, &c.health_timeout_s);
+  AddFlag(app, "--env", &c.env, "the task trained: " + EnvNames());
   AddFlag(app, "--device", &c.device, "auto, cpu or cuda");
   AddFlag(app, "--threads", &c.threads, "torch intra-op threads (0: LibTorch's default)");
   AddFlag(app, "--batch-transitions", &c.batch_transitions, "transitions per PPO update");

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>
@@ -301,6 +303,19 @@ TEST(ActorIntegration, ServesAGrantOnlyWithWeightsOfTheGrantedRun) {
 
 namespace hoverslam {
 namespace {
+
+TEST(ActorIntegration, BadCurriculumFlagIsNamedAtStartUp) {
+  const std::string log = ::testing::TempDir() + "actor_curriculum.log";
+  for (auto [flag, value] :
+       {std::pair{"--curriculum-low-fraction", "1.5"}, std::pair{"--curriculum-low-y-min", "1"},
+        std::pair{"--curriculum-low-y-min", "35"}}) {
+    Child actor({HOVERSLAM_ACTOR_BIN, "--metrics-port", "0", flag, value}, log);
+    EXPECT_EQ(actor.Wait(20), std::optional<int>(2)) << flag << " " << value;
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(flag), std::string::npos) << text;
+  }
+}
 
 TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
   const int trajectory_port = testing::FreePort(), weights_port = testing::FreePort();

@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 
+#include "common/rng.h"
 #include "common/rocket_env.h"
 
 namespace hoverslam {
@@ -184,6 +186,47 @@ TEST(RocketEnv, SameSeedSameSpawnOtherSeedOther) {
   EXPECT_LE(std::abs(oa[2]), 15 * kDeg);
 }
 
+TEST(RocketEnv, CurriculumStartsItsFractionOfEpisodesLower) {
+  RocketConfig config;
+  config.spawn.low_fraction = 0.25f;
+  config.spawn.low_y_min = 6.0f;
+  RocketEnv env(config, 7);
+  float obs[kObsDim];
+  const int episodes = 4000;
+  int low = 0;
+  for (int i = 0; i < episodes; ++i) {
+    env.Reset(obs);
+    ASSERT_GE(obs[1], 6.0f);
+    ASSERT_LE(obs[1], 40.0f);
+    low += obs[1] < 30.0f;
+  }
+  // Binomial(4000, 0.25): mean 1000, sd 27.4; +-4 sd.
+  EXPECT_NEAR(low, 1000, 110);
+}
+
+TEST(RocketEnv, CurriculumOffLeavesEverySeedsEpisodeAsItWas) {
+  // Held-out evaluations are compared across versions by seed: without the curriculum the
+  // env must draw exactly the states it drew before the curriculum existed, in this order.
+  RocketConfig off;
+  off.spawn.low_y_min = 10.0f;
+  RocketEnv env(off, 11);
+  Rng rng(11);
+  float obs[kObsDim];
+  for (int i = 0; i < 100; ++i) {
+    env.Reset(obs);
+    const float x = 40.0f + rng.Uniform(-30.0f, 30.0f), y = rng.Uniform(30.0f, 40.0f);
+    const float theta = rng.Uniform(-15.0f, 15.0f) * kDeg, vx = rng.Uniform(-2.0f, 2.0f);
+    const float vy = rng.Uniform(-2.0f, 0.0f), omega = rng.Uniform(-0.1f, 0.1f);
+    rng.Uniform(-2.0f, 2.0f);  // the wind
+    ASSERT_NEAR(obs[0], x, 1e-4f) << "episode " << i;
+    ASSERT_NEAR(obs[1], y, 1e-4f) << "episode " << i;
+    ASSERT_NEAR(obs[2], theta, 1e-5f) << "episode " << i;
+    ASSERT_NEAR(obs[3], vx, 1e-5f) << "episode " << i;
+    ASSERT_NEAR(obs[4], vy, 1e-5f) << "episode " << i;
+    ASSERT_NEAR(obs[5], omega, 1e-5f) << "episode " << i;
+  }
+}
+
 TEST(RocketConfig, ValidateNamesTheBadField) {
   RocketConfig config;
   config.spawn.y_min = 50;
@@ -192,6 +235,19 @@ TEST(RocketConfig, ValidateNamesTheBadField) {
     FAIL() << "expected invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("spawn.y_min"), std::string::npos) << e.what();
+  }
+  for (auto [fraction, y_min, field] :
+       {std::tuple{1.5f, 5.0f, "spawn.low_fraction"}, std::tuple{0.5f, 1.0f, "spawn.low_y_min"},
+        std::tuple{0.5f, 35.0f, "spawn.low_y_min"}}) {
+    RocketConfig bad;
+    bad.spawn.low_fraction = fraction;
+    bad.spawn.low_y_min = y_min;
+    try {
+      bad.Validate();
+      ADD_FAILURE() << field << ": expected invalid_argument";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
   }
   RocketConfig ok;
   EXPECT_NO_THROW(ok.Validate());

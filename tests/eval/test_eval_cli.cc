@@ -145,7 +145,8 @@ TEST(EvalCli, PolicyRunPrintsTheContractAndRendersAGif) {
                                              "mean_length",
                                              "policy_version",
                                              "controller",
-                                             "seed"};
+                                             "seed",
+                                             "std_return"};
   ASSERT_EQ(kv.size(), contract.size()) << LastLine(run.out);
   for (size_t i = 0; i < contract.size(); ++i) EXPECT_EQ(kv[i].first, contract[i]);
   EXPECT_EQ(Value(kv, "eval"), "rocket");
@@ -164,7 +165,7 @@ TEST(EvalCli, PolicyRunPrintsTheContractAndRendersAGif) {
   config.seed = 5;
   const EvalResult expected = Evaluate(config, ControllerKind::kPolicy, &same);
   const EvalSummary summary = Summarize(expected.episodes);
-  EXPECT_EQ(LastLine(run.out), SummaryJson(summary, ControllerKind::kPolicy, 42, 5));
+  EXPECT_EQ(LastLine(run.out), SummaryJson(summary, "rocket", ControllerKind::kPolicy, 42, 5));
   // Logs went to stderr, the table and the JSON line to stdout.
   EXPECT_EQ(run.out.find("[info]"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find(gif), std::string::npos) << run.err;

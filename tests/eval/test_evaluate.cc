@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rocket_env.h"
 #include "eval/evaluate.h"
 #include "tests/eval/eval_test_util.h"
 
@@ -69,13 +70,17 @@ TEST(EvalSummary, JsonLineByHand) {
   const EvalSummary s =
       Summarize({Episode(Outcome::kLanded, 151, 600, 0.25f, 1.5f),
                  Episode(Outcome::kTimeout, 0, 1200), Episode(Outcome::kTimeout, 2, 1200)});
-  EXPECT_EQ(SummaryJson(s, ControllerKind::kPolicy, 17, 1000),
+  EXPECT_EQ(SummaryJson(s, "rocket", ControllerKind::kPolicy, 17, 1000),
             "{\"eval\":\"rocket\",\"episodes\":3,\"success_rate\":0.333333,\"crash_rate\":0,"
             "\"out_of_bounds_rate\":0,\"timeout_rate\":0.666667,\"mean_return\":51,"
             "\"mean_touchdown_speed\":0.25,\"mean_touchdown_tilt_deg\":1.5,\"mean_length\":1000,"
-            "\"policy_version\":17,\"controller\":\"policy\",\"seed\":1000}");
-  const std::string heuristic = SummaryJson(s, ControllerKind::kHeuristic, std::nullopt, 7);
-  EXPECT_NE(heuristic.find("\"policy_version\":null,\"controller\":\"heuristic\",\"seed\":7}"),
+            "\"policy_version\":17,\"controller\":\"policy\",\"seed\":1000,"
+            // sqrt((151^2 + 0^2 + 2^2) / 3 - 51^2) = sqrt(5000.67) = 70.7154
+            "\"std_return\":70.7154}");
+  const std::string heuristic =
+      SummaryJson(s, "lunar_lander_continuous", ControllerKind::kHeuristic, std::nullopt, 7);
+  EXPECT_EQ(heuristic.rfind("{\"eval\":\"lunar_lander_continuous\",", 0), 0u) << heuristic;
+  EXPECT_NE(heuristic.find("\"policy_version\":null,\"controller\":\"heuristic\",\"seed\":7,"),
             std::string::npos)
       << heuristic;
 }
@@ -243,7 +248,7 @@ TEST(Evaluate, RefusesBadConfigs) {
 
 std::string LoadError(const std::string& path) {
   try {
-    LoadPolicyFile(path);
+    LoadPolicyFile(path, RocketSpec(RocketConfig{}));
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -254,7 +259,7 @@ TEST(EvalPolicyFile, RoundTripsAndNamesWhatIsWrong) {
   testing::TempDir dir;
   const std::string good = dir / "policy.msgpack";
   testing::WritePolicyFile(good, ConstantPolicy(-1, 0, 99));
-  EXPECT_EQ(LoadPolicyFile(good).version(), 99u);
+  EXPECT_EQ(LoadPolicyFile(good, RocketSpec(RocketConfig{})).version(), 99u);
 
   const std::string missing = dir / "missing.msgpack";
   EXPECT_NE(LoadError(missing).find(missing + ": No such file"), std::string::npos)

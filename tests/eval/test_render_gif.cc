@@ -163,5 +163,44 @@ TEST(EvalRender, UnwritablePathNamesTheFile) {
   }
 }
 
+// LunarLander: the evaluation records the hull and legs, and the GIF shows the hull where it
+// is (20 m over 640 px: 32 px/m; 13.33 m of world: 427 rows) over the recorded terrain.
+TEST(EvalRender, LunarLanderEpisodeIsDrawnWhereItWas) {
+  EvalConfig config;
+  config.env_name = "lunar_lander_continuous";
+  config.episodes = 1;
+  config.record_episodes = 1;
+  const EvalResult result = Evaluate(config, ControllerKind::kHeuristic, nullptr);
+  ASSERT_EQ(result.traces.size(), 1u);
+  const EpisodeTrace& trace = result.traces[0];
+  ASSERT_EQ(static_cast<int>(trace.lunar.size()), result.episodes[0].length + 1);
+  ASSERT_EQ(trace.terrain.size(), 11u);
+
+  testing::TempDir dir;
+  const std::string path = dir / "lunar.gif";
+  RenderLunarGif(result.traces, path);
+  const DecodedGif gif = testing::ReadGif(path);
+  EXPECT_EQ(gif.width, 640);
+  EXPECT_EQ(gif.height, 427);
+  EXPECT_EQ(gif.frames.size(), static_cast<size_t>(GifFrameCount(result.episodes[0].length, {})));
+  const auto px = [](float x, float y) {
+    return Px{static_cast<int>(x * 32.0f), static_cast<int>((400.0f / 30.0f - y) * 32.0f)};
+  };
+  const auto is_hull = [](Rgb8 c) { return c.b > 200 && c.r > 100 && c.r < 160 && c.g < 130; };
+  // Frame f shows step 2f (the last frame, the last step); the start is at the top edge.
+  const int last_frame = static_cast<int>(gif.frames.size()) - 1;
+  for (int frame : {last_frame / 2, last_frame}) {
+    const LunarPoint& p = frame == last_frame ? trace.lunar.back() : trace.lunar[2 * frame];
+    // The hull's centre is about 0.1 m above the body origin.
+    const Px c = px(p.x[0], p.y[0] + 0.1f);
+    EXPECT_TRUE(is_hull(gif.Pixel(frame, c.x, c.y)))
+        << "frame " << frame << ": " << Show(gif.Pixel(frame, c.x, c.y));
+  }
+  // Ground below the pad (x = 10 m), sky at the top right.
+  const Px pad = px(10, trace.terrain[5] - 0.5f);
+  EXPECT_FALSE(IsSky(gif.Pixel(0, pad.x, pad.y))) << Show(gif.Pixel(0, pad.x, pad.y));
+  EXPECT_TRUE(IsSky(gif.Pixel(0, 620, 60))) << Show(gif.Pixel(0, 620, 60));
+}
+
 }  // namespace
 }  // namespace hoverslam::eval

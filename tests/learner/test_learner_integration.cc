@@ -398,6 +398,11 @@ TEST(LearnerIntegration, RejectsDataThatDoesNotFitAndTrainsOn) {
   wire::Trajectory other_env = actors.Valid(0, 200);
   other_env.Resize(kT, kN, 4, 2);                 // obs_dim 4: a valid message of another task
   actors.Send(FakeActors::kStranger, other_env);  // the decoder refuses it: no grant needed
+  // A LunarLander actor pointed at this rocket learner: 8 observations, its env's name.
+  wire::Trajectory lunar = actors.Valid(0, 202);
+  lunar.env = "lunar_lander_continuous";
+  lunar.Resize(kT, kN, 8, 2);
+  actors.Send(FakeActors::kStranger, lunar);
   std::vector<wire::Trajectory> absurd(5, actors.Valid(1, 201));
   absurd[0].rewards[3] = 1e30f;
   absurd[1].logp[2] = -1e30f;  // a sample 1e15 standard deviations out
@@ -414,6 +419,8 @@ TEST(LearnerIntegration, RejectsDataThatDoesNotFitAndTrainsOn) {
   };
   EXPECT_TRUE(PollUntil(10, [&] { return counted("wrong_dims") == 1; }))
       << "wrong_dims counted " << counted("wrong_dims") << "; see " << log;
+  EXPECT_TRUE(PollUntil(10, [&] { return counted("wrong_env") == 1; }))
+      << "wrong_env counted " << counted("wrong_env") << "; see " << log;
   EXPECT_TRUE(PollUntil(10, [&] { return counted("out_of_range") == 5; }))
       << "out_of_range counted " << counted("out_of_range") << "; see " << log;
   ASSERT_EQ(learner->Wait(0), std::nullopt) << "the learner exited; see " << log;

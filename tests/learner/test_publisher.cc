@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "common/metrics.h"
+#include "common/rocket_env.h"
 #include "common/zmq_sockets.h"
 #include "learner/publisher.h"
 #include "tests/support/process.h"
@@ -26,7 +27,7 @@ std::vector<char> Bytes(const std::string& text) { return {text.begin(), text.en
 struct Channel {
   zmq::context_t ctx{1};
   MetricsServer server{0};
-  LearnerMetrics metrics{server, 4};
+  LearnerMetrics metrics{server, 4, RocketSpec(RocketConfig{})};
   std::string endpoint = "tcp://127.0.0.1:" + std::to_string(testing::FreePort());
   // Re-publishes only every 100 s: what arrives is each publish itself.
   std::unique_ptr<Publisher> publisher =

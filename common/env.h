@@ -1,0 +1,56 @@
+// The env seam: what every task tells the rest of the system about itself (EnvSpec), and
+// the single env that VecEnv, the actor, hoverslam-eval and the benchmarks step. A task
+// is one folder that implements Env, plus one line in common/env_registry.cc.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/outcome.h"
+
+namespace hoverslam {
+
+struct EnvSpec {
+  std::string name;  // the registry's key and the wire's `env`
+  int obs_dim = 0;
+  int act_dim = 0;
+  // Actions are clipped to [-1, 1] in every dim by every env; the policy's Gaussian is
+  // unbounded and the env owns the clip.
+  int max_episode_steps = 0;  // time limit: its end is a truncation (Outcome::kTimeout)
+  double step_seconds = 0;    // simulated time per step
+  // What each of the four ended outcomes (landed, crashed, out_of_bounds, timeout) means
+  // here, in Outcome order: shown by hoverslam-eval and the README. Metric labels keep the
+  // shared names so dashboards work for every env.
+  std::vector<std::string> outcome_meanings;
+  // Upper bounds of the episode-return histogram, from the task's reward scale.
+  std::vector<double> return_buckets;
+  // The return above which an episode counts as solved for this task's published bar (0:
+  // none); LunarLander's 200.
+  double solved_return = 0;
+};
+
+struct StepResult {
+  float reward = 0;
+  bool terminated = false;  // ended by the task
+  bool truncated = false;   // ended by the time limit
+  Outcome outcome = Outcome::kNone;
+};
+
+// One episode at a time. Not thread-safe: one instance per thread.
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  virtual const EnvSpec& spec() const = 0;
+  // Starts an episode from the task's start distribution; writes obs[spec().obs_dim].
+  virtual void Reset(float* obs) = 0;
+  // Applies `action` (act_dim values, clipped to [-1, 1]) for one step and writes the next
+  // observation. Throws std::invalid_argument on a non-finite action. Does not reset.
+  virtual StepResult Step(const float* action, float* obs) = 0;
+  // Ends this episode `steps` earlier than the time limit (at least one step remains).
+  virtual void ShortenEpisode(int steps) = 0;
+  virtual int episode_steps() const = 0;
+  virtual float episode_return() const = 0;
+};
+
+}  // namespace hoverslam

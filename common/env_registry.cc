@@ -1,0 +1,57 @@
+#include "common/env_registry.h"
+
+#include <stdexcept>
+
+#include "common/envs/lunar_lander/lunar_lander.h"
+#include "common/heuristic.h"
+#include "common/rocket_env.h"
+#include "common/rocket_mirror.h"
+
+namespace hoverslam {
+namespace {
+
+EnvEntry Rocket() {
+  return {"rocket", [](const EnvOptions& o) { return RocketSpec(o.rocket); },
+          [](const EnvOptions& o, uint64_t seed) -> std::unique_ptr<Env> {
+            return std::make_unique<RocketEnv>(o.rocket, seed);
+          },
+          [](const EnvOptions& o) -> Controller {
+            return [h = HeuristicController(o.rocket.physics)](const float* obs, float* a) {
+              h.Act(obs, a);
+            };
+          },
+          [](const EnvOptions& o) -> std::optional<MirrorSpec> {
+            return RocketMirror(o.rocket.physics);
+          }};
+}
+
+EnvEntry LunarLander() {
+  return {"lunar_lander_continuous", [](const EnvOptions&) { return LunarLanderSpec(); },
+          [](const EnvOptions&, uint64_t seed) -> std::unique_ptr<Env> {
+            return std::make_unique<LunarLanderEnv>(seed);
+          },
+          [](const EnvOptions&) -> Controller { return LunarLanderHeuristic; },
+          [](const EnvOptions&) -> std::optional<MirrorSpec> { return std::nullopt; }};
+}
+
+}  // namespace
+
+const std::vector<EnvEntry>& EnvRegistry() {
+  static const std::vector<EnvEntry> registry = {Rocket(), LunarLander()};
+  return registry;
+}
+
+const EnvEntry& FindEnv(const std::string& name) {
+  for (const EnvEntry& e : EnvRegistry()) {
+    if (e.name == name) return e;
+  }
+  throw std::invalid_argument("unknown env '" + name + "' (known: " + EnvNames() + ")");
+}
+
+std::string EnvNames() {
+  std::string names;
+  for (const EnvEntry& e : EnvRegistry()) names += (names.empty() ? "" : "|") + e.name;
+  return names;
+}
+
+}  // namespace hoverslam

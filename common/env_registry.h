@@ -1,0 +1,42 @@
+// Every env the system can train, by name: the actor's, learner's and hoverslam-eval's
+// `--env`, and the wire's `env` key. Adding an env is one folder under common/envs/ that
+// implements Env, and one entry in env_registry.cc.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "common/mirror.h"
+#include "common/rocket_config.h"
+
+namespace hoverslam {
+
+// Settings that come from the --env-* flags. An env without settings ignores them; one
+// with settings adds its config here.
+struct EnvOptions {
+  RocketConfig rocket;
+};
+
+// A scripted controller: obs[obs_dim] in, action[act_dim] in [-1, 1] out.
+using Controller = std::function<void(const float* obs, float* action)>;
+
+struct EnvEntry {
+  std::string name;
+  EnvSpec (*spec)(const EnvOptions&);
+  std::unique_ptr<Env> (*make)(const EnvOptions&, uint64_t seed);
+  Controller (*heuristic)(const EnvOptions&);  // the task's scripted baseline
+  // The task's mirror symmetry for the learner's augmentation, or nullopt.
+  std::optional<MirrorSpec> (*mirror)(const EnvOptions&);
+};
+
+const std::vector<EnvEntry>& EnvRegistry();
+// The entry named `name`; throws std::invalid_argument listing the known names.
+const EnvEntry& FindEnv(const std::string& name);
+// "rocket|lunar_lander_continuous": for flag help and errors.
+std::string EnvNames();
+
+}  // namespace hoverslam
