@@ -31,7 +31,7 @@ EnvEntry LunarLander() {
             return std::make_unique<LunarLanderEnv>(seed);
           },
           [](const EnvOptions&) -> Controller { return LunarLanderHeuristic; },
-          [](const EnvOptions&) -> std::optional<MirrorSpec> { return std::nullopt; }};
+          [](const EnvOptions&) -> std::optional<MirrorSpec> { return LunarLanderMirror(); }};
 }
 
 }  // namespace

@@ -234,5 +234,35 @@ TEST(LunarLander, HeuristicScoresThePublished284) {
   EXPECT_LE(below_200, 10);
 }
 
+// The heuristic is a symmetric controller, so it must commute with the mirror: H(M s) =
+// M H(s) for every state. A wrong sign on x, vx, the angle, the angular velocity or the
+// lateral action breaks it (the heuristic reads the legs' contacts symmetrically).
+TEST(LunarLander, MirrorCommutesWithTheHeuristicAndIsAnInvolution) {
+  const MirrorSpec m = LunarLanderMirror();
+  ASSERT_EQ(m.obs.Problem(), "");
+  ASSERT_EQ(m.act.Problem(), "");
+  LunarLanderEnv env(10);
+  float obs[kObsDim];
+  int checked = 0;
+  for (int episode = 0; episode < 5; ++episode) {
+    env.Reset(&obs[0]);
+    StepResult r;
+    do {
+      float action[kActDim], mirrored_obs[kObsDim], back[kObsDim], from_mirror[kActDim],
+          mirrored_action[kActDim];
+      LunarLanderHeuristic(obs, action);
+      m.obs.Apply(obs, mirrored_obs);
+      m.obs.Apply(mirrored_obs, back);
+      for (int i = 0; i < kObsDim; ++i) ASSERT_EQ(back[i], obs[i]);
+      LunarLanderHeuristic(mirrored_obs, from_mirror);
+      m.act.Apply(action, mirrored_action);
+      for (int i = 0; i < kActDim; ++i) ASSERT_NEAR(from_mirror[i], mirrored_action[i], 1e-5f);
+      ++checked;
+      r = env.Step(action, &obs[0]);
+    } while (!r.terminated && !r.truncated);
+  }
+  EXPECT_GT(checked, 500);
+}
+
 }  // namespace
 }  // namespace hoverslam

@@ -32,6 +32,19 @@ const EnvSpec& LunarLanderSpec() {
   return spec;
 }
 
+MirrorSpec LunarLanderMirror() {
+  MirrorSpec m;
+  // [x, y, vx, vy, angle, angular velocity, left leg, right leg]
+  m.obs.perm = {0, 1, 2, 3, 4, 5, 7, 6};
+  m.obs.sign = {-1, 1, -1, 1, -1, -1, 1, 1};
+  m.obs.offset = {0, 0, 0, 0, 0, 0, 0, 0};
+  // [main, lateral]
+  m.act.perm = {0, 1};
+  m.act.sign = {1, -1};
+  m.act.offset = {0, 0};
+  return m;
+}
+
 // Gymnasium's ContactDetector: the hull touching anything ends the episode; each leg's
 // contact flag follows its contacts.
 class LunarLanderEnv::ContactListener : public b2ContactListener {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/env.h"
+#include "common/mirror.h"
 #include "common/rng.h"
 
 class b2Body;
@@ -35,6 +36,11 @@ constexpr int kMaxEpisodeSteps = 1000;
 }  // namespace lunar
 
 const EnvSpec& LunarLanderSpec();
+
+// The task's left-right symmetry about the pad (x = W/2): x, vx, angle and angular velocity
+// change sign, the legs' contacts swap, and the side engines swap (the lateral action changes
+// sign). Terrain, dispersion and the initial force are drawn symmetrically.
+MirrorSpec LunarLanderMirror();
 
 // Not thread-safe: one instance per thread (each owns its b2World).
 class LunarLanderEnv : public Env {
