@@ -34,7 +34,8 @@ void ActorConfig::Validate() const {
   const RocketSpawnConfig& spawn = env.spawn;
   Require(spawn.low_fraction >= 0 && spawn.low_fraction <= 1,
           "--curriculum-low-fraction must be in [0, 1]");
-  Require(spawn.low_y_min > 0.5f * env.physics.rocket_height && spawn.low_y_min <= spawn.y_min,
+  Require(spawn.low_fraction == 0 || (spawn.low_y_min > 0.5f * env.physics.rocket_height &&
+                                      spawn.low_y_min <= spawn.y_min),
           "--curriculum-low-y-min must be above the resting height (" +
               std::to_string(0.5f * env.physics.rocket_height) + " m) and <= --env-spawn-y-min");
   zmq.Validate();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/curve.h"
+#include "common/env.h"
 #include "common/health.h"
 #include "common/rocket_config.h"
 #include "common/zmq_sockets.h"
@@ -24,9 +25,9 @@ struct ActorConfig {
   std::string metrics_bind = kAllInterfaces;  // address the metrics port listens on
   double health_timeout_s = kDefaultHealthTimeoutS;  // /healthz fails after this long stalled
   double log_interval_s = 10.0;                      // period of progress and "learner away" logs
-  bool decorrelate = true;          // start each env's first episode cut short by a random amount
-  uint64_t max_messages = 0;        // stop after this many sends; 0 = run until SIGTERM
-  std::string env_name = "rocket";  // the task, by registry name (--env)
+  bool decorrelate = true;    // start each env's first episode cut short by a random amount
+  uint64_t max_messages = 0;  // stop after this many sends; 0 = run until SIGTERM
+  std::string env_name = kDefaultEnvName;     // the task, by registry name (--env)
   RocketConfig env = TrainingRocketConfig();  // the rocket's settings, with the curriculum
   ZmqConfig zmq;                              // socket tuning
   CurveClientFiles curve;                     // CURVE keys; none: plaintext

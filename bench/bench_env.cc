@@ -104,7 +104,7 @@ double SingleLunar() {
 int main() {
   const double box2d = BareBox2d();
   const double single = SingleEnv();
-  const double vec16 = Vec("rocket", 16, kSteps);
+  const double vec16 = Vec(kDefaultEnvName, 16, kSteps);
   const double lunar = SingleLunar();
   const double lunar16 = Vec("lunar_lander_continuous", 16, kLunarSteps);
   std::printf("%-36s %14s\n", "case (median of 7, one core)", "steps/s");

@@ -10,6 +10,9 @@
 
 namespace hoverslam {
 
+// The env every binary trains and evaluates unless --env names another.
+inline constexpr char kDefaultEnvName[] = "rocket";
+
 struct EnvSpec {
   std::string name;  // the registry's key and the wire's `env`
   int obs_dim = 0;
@@ -19,13 +22,13 @@ struct EnvSpec {
   int max_episode_steps = 0;  // time limit: its end is a truncation (Outcome::kTimeout)
   double step_seconds = 0;    // simulated time per step
   // What each of the four ended outcomes (landed, crashed, out_of_bounds, timeout) means
-  // here, in Outcome order: shown by hoverslam-eval and the README. Metric labels keep the
-  // shared names so dashboards work for every env.
+  // here, in Outcome order: hoverslam-eval's table shows it. Metric labels keep the shared
+  // names so dashboards work for every env.
   std::vector<std::string> outcome_meanings;
   // Upper bounds of the episode-return histogram, from the task's reward scale.
   std::vector<double> return_buckets;
-  // The return above which an episode counts as solved for this task's published bar (0:
-  // none); LunarLander's 200.
+  // The return above which an episode counts as solved by the task's published bar (0:
+  // none); LunarLander's 200, which lunar_bench reads minutes to.
   double solved_return = 0;
 };
 

@@ -11,7 +11,7 @@ namespace hoverslam {
 namespace {
 
 EnvEntry Rocket() {
-  return {"rocket", [](const EnvOptions& o) { return RocketSpec(o.rocket); },
+  return {kDefaultEnvName, [](const EnvOptions& o) { return RocketSpec(o.rocket); },
           [](const EnvOptions& o, uint64_t seed) -> std::unique_ptr<Env> {
             return std::make_unique<RocketEnv>(o.rocket, seed);
           },

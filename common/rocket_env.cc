@@ -20,14 +20,15 @@ float Excess(float value, float limit) {
 }  // namespace
 
 EnvSpec RocketSpec(const RocketConfig& config) {
-  return {"rocket",
+  return {kDefaultEnvName,
           kObsDim,
           kActDim,
           config.max_episode_steps,
           config.physics.time_step,
           {"soft, upright first ground contact: +100, up to +50 more on the pad",
            "any other first ground contact: -10 to -100 by how far past the limits",
-           "left the world's sides or ceiling: -100", "the time limit (1,200 steps, 20 s)"},
+           "left the world's sides or ceiling: -100",
+           "the time limit (" + std::to_string(config.max_episode_steps) + " steps)"},
           // Trained policies score 110-150 and need fine buckets there; failures fall to the
           // -100 floors.
           {-150, -100, -75, -50, -25, 0, 25, 50, 75, 100, 110, 120, 130, 140, 150, 175},

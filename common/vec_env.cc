@@ -24,7 +24,7 @@ VecEnv::VecEnv(const std::string& env, const EnvOptions& options, int num_envs, 
 }
 
 VecEnv::VecEnv(const RocketConfig& config, int num_envs, uint64_t seed)
-    : VecEnv("rocket", EnvOptions{config}, num_envs, seed) {}
+    : VecEnv(kDefaultEnvName, EnvOptions{config}, num_envs, seed) {}
 
 void VecEnv::Reset() {
   for (int i = 0; i < num_envs(); ++i) envs_[i]->Reset(&obs_[i * obs_dim_]);

@@ -23,12 +23,12 @@ enum class ControllerKind : uint8_t { kPolicy, kHeuristic, kRandom };
 std::string_view ControllerName(ControllerKind kind);
 
 struct EvalConfig {
-  std::string env_name = "rocket";  // the task, by registry name
-  RocketConfig env;                 // the rocket's settings (--env-* flags)
-  int episodes = 100;               // episode i starts a fresh env seeded with EnvSeed(seed, i)
-  uint64_t seed = 1000;             // the launcher's periodic evaluation uses 1000
-  bool deterministic = true;        // policy: act with the mean (else sample)
-  int record_episodes = 0;          // keep the trajectories of the first this many (for rendering)
+  std::string env_name = kDefaultEnvName;  // the task, by registry name
+  RocketConfig env;                        // the rocket's settings (--env-* flags)
+  int episodes = 100;         // episode i starts a fresh env seeded with EnvSeed(seed, i)
+  uint64_t seed = 1000;       // the launcher's periodic evaluation uses 1000
+  bool deterministic = true;  // policy: act with the mean (else sample)
+  int record_episodes = 0;    // keep the trajectories of the first this many (for rendering)
 
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;
@@ -56,7 +56,7 @@ struct TracePoint {
 // One step of a recorded LunarLander episode: the hull and both legs (position of the body
 // origin, m, and angle, rad) and the engines the step fired.
 struct LunarPoint {
-  float x[3] = {}, y[3] = {}, angle[3] = {};  // hull, left leg, right leg
+  float x[3] = {}, y[3] = {}, angle[3] = {};  // hull, leg 0 (+x side), leg 1 (-x side)
   float main = 0;                             // 0, or 0.5-1 of full power
   float side = 0;                             // 0, or +-0.5-1: which side engine, how hard
 };
@@ -83,7 +83,7 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
 struct EvalSummary {
   int episodes = 0;
   std::array<int, 4> counts{};  // by outcome, in kEndedOutcomes order
-  int touchdowns = 0;           // landed + crashed
+  int touchdowns = 0;           // first ground contacts the env reports (the rocket's)
   double mean_return = 0;
   double std_return = 0;               // population standard deviation of the returns
   double mean_touchdown_speed = 0;     // over touchdowns; 0 when there are none
@@ -103,13 +103,13 @@ EvalSummary Summarize(const std::vector<EpisodeResult>& episodes);
 std::string SummaryJson(const EvalSummary& summary, const std::string& env, ControllerKind kind,
                         std::optional<uint64_t> policy_version, uint64_t seed);
 
-// Builds the rocket policy from one wire v1 weights message of any training run, and
+// Builds the policy of `env` from one wire v1 weights message of any training run, and
 // reports its run id in `*run` (may be null). Throws std::runtime_error saying why:
 // not a valid weights message, or the wrong dims.
 Policy DecodePolicy(const std::vector<char>& bytes, const EnvSpec& env, std::string* run);
 
 // Reads an exported policy (one wire v1 weights message, as the learner writes
-// policy.msgpack) and builds it for the rocket env. Throws std::runtime_error naming
+// policy.msgpack) and builds it for `env`. Throws std::runtime_error naming
 // the file and why: unreadable, not a valid weights message, or the wrong dims.
 Policy LoadPolicyFile(const std::string& path, const EnvSpec& env);
 

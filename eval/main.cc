@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,19 +80,24 @@ ControllerKind ChooseController(const Flags& f) {
 
 void PrintTable(const EvalSummary& s, const std::string& controller, const EvalConfig& config,
                 double seconds) {
+  const EnvSpec spec = config.spec();
   std::printf("controller             %s\n", controller.c_str());
-  std::printf("episodes               %d (seed %llu)\n", s.episodes,
+  std::printf("episodes               %d of %s (seed %llu)\n", s.episodes, spec.name.c_str(),
               static_cast<unsigned long long>(config.seed));
-  for (Outcome o : kEndedOutcomes) {
-    std::printf("  %-20s %6d  %6.1f%%\n", std::string(OutcomeName(o)).c_str(), s.count(o),
-                100.0 * s.rate(o));
+  for (size_t k = 0; k < std::size(kEndedOutcomes); ++k) {
+    const Outcome o = kEndedOutcomes[k];
+    std::printf("  %-20s %6d  %6.1f%%   %s\n", std::string(OutcomeName(o)).c_str(), s.count(o),
+                100.0 * s.rate(o),
+                k < spec.outcome_meanings.size() ? spec.outcome_meanings[k].c_str() : "");
   }
-  std::printf("mean return            %.2f\n", s.mean_return);
-  std::printf("mean touchdown speed   %.3f m/s (%d touchdowns)\n", s.mean_touchdown_speed,
-              s.touchdowns);
-  std::printf("mean touchdown tilt    %.2f deg\n", s.mean_touchdown_tilt_deg);
+  std::printf("mean return            %.2f (std %.2f)\n", s.mean_return, s.std_return);
+  if (s.touchdowns > 0) {  // the rocket's impact statistics; other envs record none
+    std::printf("mean touchdown speed   %.3f m/s (%d touchdowns)\n", s.mean_touchdown_speed,
+                s.touchdowns);
+    std::printf("mean touchdown tilt    %.2f deg\n", s.mean_touchdown_tilt_deg);
+  }
   std::printf("mean length            %.1f steps (%.2f s)\n", s.mean_length,
-              s.mean_length * config.spec().step_seconds);
+              s.mean_length * spec.step_seconds);
   std::printf("time taken             %.2f s (%.0f env steps/s)\n", seconds,
               seconds > 0 ? s.mean_length * s.episodes / seconds : 0.0);
 }
@@ -176,7 +182,7 @@ int main(int argc, char** argv) {
 
     if (!flags.render.empty()) {
       const auto r0 = std::chrono::steady_clock::now();
-      if (config.env_name == "rocket") {
+      if (config.env_name == kDefaultEnvName) {
         RenderGif(result.traces, config.env, flags.render);
       } else if (config.env_name == "lunar_lander_continuous") {
         RenderLunarGif(result.traces, flags.render);

@@ -32,7 +32,7 @@ struct WatchConfig {
 // One evaluation of one policy version, as written to evals.jsonl.
 struct EvalRecord {
   std::string run;
-  std::string env = "rocket";
+  std::string env = kDefaultEnvName;
   uint64_t policy_version = 0;
   double unix_time = 0;   // when the evaluation finished
   double duration_s = 0;  // how long it took

@@ -156,7 +156,7 @@ void CheckAdamState(Trainer& trainer) {
 }
 
 // Loads one checkpoint file into `trainer`; throws, leaving it partly loaded, on any fault.
-TrainingState Load(const std::string& path, Trainer* trainer) {
+TrainingState Load(const std::string& path, Trainer* trainer, const std::string& env) {
   const std::string bytes = ReadWholeFile(path);
   bool sealed = false;
   const std::string_view payload = Unseal(bytes, &sealed);
@@ -168,12 +168,20 @@ TrainingState Load(const std::string& path, Trainer* trainer) {
     throw std::runtime_error(sealed || format != kFormat ? "unknown checkpoint format"
                                                          : "its checksum trailer is missing");
   }
+  TrainingState state;
+  if (torch::Tensor saved_env; archive.try_read("env", saved_env)) {
+    state.env = TensorString(saved_env);
+  }
+  if (state.env != env) {
+    throw CheckpointEnvMismatch(path + " is a checkpoint of env '" + state.env +
+                                "', and this learner trains '" + env +
+                                "' (--env): use another --checkpoint-dir, or the same --env");
+  }
   archive.read("model", model);
   archive.read("optimizer", optimizer);
   ObsNormalizer::State norm{Read(archive, "normalizer_mean").cpu(),
                             Read(archive, "normalizer_var").cpu(),
                             Read(archive, "normalizer_count").item<double>()};
-  TrainingState state;
   state.version = static_cast<uint64_t>(Read(archive, "version").item<int64_t>());
   state.env_steps = static_cast<uint64_t>(Read(archive, "env_steps").item<int64_t>());
   state.run = TensorString(Read(archive, "run"));
@@ -206,6 +214,7 @@ std::string SaveCheckpoint(const std::string& dir, Trainer& trainer, const Train
   archive.write("version", torch::tensor(static_cast<int64_t>(state.version)));
   archive.write("env_steps", torch::tensor(static_cast<int64_t>(state.env_steps)));
   archive.write("run", StringTensor(state.run));
+  archive.write("env", StringTensor(state.env));
   archive.write("format", torch::tensor(kFormat));
 
   std::ostringstream stream;
@@ -254,15 +263,19 @@ void RemoveTempFiles(const std::string& dir) {
   }
 }
 
-std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer) {
+std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer,
+                                                  const std::string& env) {
   RemoveTempFiles(dir);
   const TrainerSnapshot before = trainer->Snapshot();
   for (const std::string& path : ListCheckpoints(dir)) {
     try {
-      const TrainingState state = Load(path, trainer);
+      const TrainingState state = Load(path, trainer, env);
       spdlog::info("resumed from {}: version {}, run {}, lr {:.3g}", path, state.version, state.run,
                    trainer->lr());
       return state;
+    } catch (const CheckpointEnvMismatch&) {
+      trainer->Restore(before);
+      throw;
     } catch (const std::exception& e) {
       trainer->Restore(before);
       spdlog::error("checkpoint {} is refused ({}); trying the previous one", path,

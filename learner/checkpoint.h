@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/protocol.h"
 #include "learner/trainer.h"
 
@@ -20,10 +22,17 @@ namespace hoverslam::learner {
 
 // What a checkpoint restores besides the trainer's own state.
 struct TrainingState {
-  uint64_t version = 0;        // policy version the checkpoint holds
-  uint64_t env_steps = 0;      // transitions trained on so far
-  std::string run;             // training run id, kept across restarts
-  std::string env = "rocket";  // the env trained (the learner's --env; not stored)
+  uint64_t version = 0;               // policy version the checkpoint holds
+  uint64_t env_steps = 0;             // transitions trained on so far
+  std::string run;                    // training run id, kept across restarts
+  std::string env = kDefaultEnvName;  // the env trained (the learner's --env)
+};
+
+// A checkpoint directory that holds another env's run: resuming it would train the wrong task,
+// and starting over would prune that run's checkpoints, so the learner stops instead.
+class CheckpointEnvMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Writes <dir>/ckpt-<version>.pt and <dir>/policy.msgpack (the `weights` map of the
@@ -46,7 +55,10 @@ void RemoveTempFiles(const std::string& dir);
 // its step counts >= 0) and holds a state Trainer::Problem() accepts, reporting each refused
 // one and falling back to the previous. nullopt when none loads; the trainer is then as it
 // was.
-std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer);
+// Throws CheckpointEnvMismatch when the newest readable checkpoint is of another env than
+// `env` (a checkpoint from before envs were recorded is the rocket's).
+std::optional<TrainingState> LoadNewestCheckpoint(const std::string& dir, Trainer* trainer,
+                                                  const std::string& env = kDefaultEnvName);
 
 // Versions never repeat, across crashes and restarts. The checkpoint directory holds
 // `version-floor`, a number no published version has reached. Publishing a version at or

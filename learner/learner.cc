@@ -96,7 +96,6 @@ struct Learner::Impl {
     spec = env.spec(EnvOptions{});
     trainer = std::make_unique<Trainer>(spec.obs_dim, spec.act_dim, c.ppo, device,
                                         c.ppo.mirror ? env.mirror(EnvOptions{}) : std::nullopt);
-    state.env = c.env;
     Restore();
     metrics_server =
         std::make_unique<MetricsServer>(c.metrics_port, c.health_timeout_s, c.metrics_bind);
@@ -139,7 +138,7 @@ struct Learner::Impl {
     std::optional<uint64_t> restored;
     if (!config.checkpoint_dir.empty()) {
       if (std::optional<TrainingState> loaded =
-              LoadNewestCheckpoint(config.checkpoint_dir, trainer.get())) {
+              LoadNewestCheckpoint(config.checkpoint_dir, trainer.get(), config.env)) {
         state = *loaded;
         restored = state.version;
         last_checkpoint = state.version;
@@ -156,6 +155,7 @@ struct Learner::Impl {
     }
     if (!config.run_id.empty()) state.run = config.run_id;
     if (state.run.empty()) state.run = NewRunId();
+    state.env = config.env;
   }
 
   // Publishes the trainer's weights as state.version, unless actors would refuse them or

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/curve.h"
+#include "common/env.h"
 #include "common/health.h"
 #include "common/protocol.h"
 #include "common/zmq_sockets.h"
@@ -30,20 +31,20 @@ struct LearnerConfig {
   // Trajectories held between receiver and PPO. Credits keep what arrives to about one
   // batch (8 messages by default), so this is only a backstop.
   size_t queue_capacity = 64;
-  double grant_timeout_s = 10;     // an unanswered grant is given to another actor after this
-  std::string checkpoint_dir;      // empty: no checkpoints
-  uint64_t checkpoint_every = 10;  // versions between checkpoints
-  int keep_checkpoints = 3;        // newest K kept
-  uint64_t max_versions = 0;       // stop after this version; 0 = never
-  uint64_t max_env_steps = 0;      // stop after training on this many; 0 = never
-  std::string run_id;              // empty: the checkpoint's, else a new random id
-  std::string env = "rocket";      // env name carried in every message
-  double republish_s = 1.0;        // re-publish the latest weights this often
-  uint64_t seed = 1;               // torch seed (init, minibatch order)
-  PpoConfig ppo;                   // hyper-parameters
-  ZmqConfig zmq;                   // socket tuning
-  CurveServerFiles curve;          // CURVE keys and authorized clients; none: plaintext
-  wire::Limits limits;             // what the decoder accepts
+  double grant_timeout_s = 10;        // an unanswered grant is given to another actor after this
+  std::string checkpoint_dir;         // empty: no checkpoints
+  uint64_t checkpoint_every = 10;     // versions between checkpoints
+  int keep_checkpoints = 3;           // newest K kept
+  uint64_t max_versions = 0;          // stop after this version; 0 = never
+  uint64_t max_env_steps = 0;         // stop after training on this many; 0 = never
+  std::string run_id;                 // empty: the checkpoint's, else a new random id
+  std::string env = kDefaultEnvName;  // env name carried in every message
+  double republish_s = 1.0;           // re-publish the latest weights this often
+  uint64_t seed = 1;                  // torch seed (init, minibatch order)
+  PpoConfig ppo;                      // hyper-parameters
+  ZmqConfig zmq;                      // socket tuning
+  CurveServerFiles curve;             // CURVE keys and authorized clients; none: plaintext
+  wire::Limits limits;                // what the decoder accepts
 
   // Throws std::invalid_argument naming the flag of the first bad field.
   void Validate() const;

@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include "common/env.h"
 #include "common/protocol.h"
 #include "common/zmq_sockets.h"
 #include "learner/bounded_queue.h"
@@ -33,8 +34,8 @@ struct ReceiverOptions {
   uint32_t act_dim = 0;         // the model's A: other A is rejected as wrong_dims (0: any)
   wire::ValueBounds bounds{};   // finite values beyond these are rejected as out_of_range
   CurveServer curve;            // CURVE settings of the ROUTER socket; default: plaintext
-  std::string env = "rocket";   // env of grants; other envs are rejected as wrong_env
-  Credits::Options credits;     // how much to ask for ahead of training
+  std::string env = kDefaultEnvName;  // env of grants; other envs are rejected as wrong_env
+  Credits::Options credits;           // how much to ask for ahead of training
 };
 
 // Thread-safe: the constructor binds and starts the thread; the destructor stops it.

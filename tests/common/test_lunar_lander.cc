@@ -71,9 +71,8 @@ TEST(LunarLander, LegJointsHaveGymnasiumsLimitsAndReferenceAngle) {
     EXPECT_FLOAT_EQ(joint->GetMotorSpeed(), side * 0.3f);
     EXPECT_FLOAT_EQ(joint->GetMaxMotorTorque(), 40.0f);
   }
-  // Each motor turns its leg toward the inner limit (0.4 / -0.4) at 0.3 rad/s: from about
-  // 0.54 at the first step the legs reach it in about half a second and rest there. Without
-  // the reference angle they would start 0.05 rad further out.
+  // Each motor turns its leg toward its inner limit (0.4 / -0.4) at 0.3 rad/s, and the legs
+  // rest there within half a second.
   const float off[kActDim] = {-1, 0};
   for (int t = 0; t < 30; ++t) env.Step(off, &obs[0]);
   for (int i = 0; i < 2; ++i) {

@@ -345,9 +345,11 @@ TEST_P(Transport, DealerDropsTheConnectionOfAnOversizedGrant) {
   big.run.assign(8000, 'r');  // 8 kB: over what the DEALER accepts
   wire::Encode(big, &big_grant);
   SendBytes(dealer, ready);
+  // The routed ready proves the handshake is done. Its monitor event is not waited for: the
+  // monitor is attached after the DEALER connects, and under load the handshake can finish
+  // first, leaving no event to see.
   std::optional<Routed> asked = RecvRouted(router_, kDeadline);
   ASSERT_TRUE(asked.has_value());
-  ASSERT_TRUE(testing::PollUntil(10, [&] { return events.Saw(ZMQ_EVENT_HANDSHAKE_SUCCEEDED); }));
 
   SendTo(router_, asked->peer, grant);
   SendTo(router_, asked->peer, big_grant);

@@ -10,6 +10,34 @@ namespace {
 namespace fs = std::filesystem;
 using namespace testing;  // NOLINT: the shared checkpoint helpers
 
+// A checkpoint records its env: a learner of that env resumes it, a learner of another refuses
+// the directory outright (no fallback to an older file, nothing pruned), naming both envs.
+TEST(Checkpoint, RecordsItsEnvAndRefusesALearnerOfAnother) {
+  const std::string dir = FreshDir("env");
+  Trainer a(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  SaveCheckpoint(dir, a, TrainingState{2, 64, "run-e", "rocket"}, /*keep=*/3);
+  SaveCheckpoint(dir, a, TrainingState{3, 96, "run-e", "lunar_lander_continuous"}, /*keep=*/3);
+
+  Trainer b(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  const std::optional<TrainingState> loaded =
+      LoadNewestCheckpoint(dir, &b, "lunar_lander_continuous");
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->version, 3u);
+  EXPECT_EQ(loaded->env, "lunar_lander_continuous");
+
+  Trainer c(kObsDim, kActDim, SmallConfig(), torch::kCPU);
+  try {
+    LoadNewestCheckpoint(dir, &c, "rocket");
+    ADD_FAILURE() << "expected CheckpointEnvMismatch";
+  } catch (const CheckpointEnvMismatch& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'lunar_lander_continuous'"), std::string::npos) << what;
+    EXPECT_NE(what.find("'rocket'"), std::string::npos) << what;
+  }
+  EXPECT_EQ(ListCheckpoints(dir).size(), 2u);
+  fs::remove_all(dir);
+}
+
 TEST(Checkpoint, RoundTripRestoresTrainerExactly) {
   const std::string dir = FreshDir("roundtrip");
   // A KL target below what these batches produce, so the adaptive schedule surely moves lr.

@@ -34,7 +34,7 @@ const EnvSpec& LunarLanderSpec() {
 
 MirrorSpec LunarLanderMirror() {
   MirrorSpec m;
-  // [x, y, vx, vy, angle, angular velocity, left leg, right leg]
+  // [x, y, vx, vy, angle, angular velocity, leg 0 contact, leg 1 contact]
   m.obs.perm = {0, 1, 2, 3, 4, 5, 7, 6};
   m.obs.sign = {-1, 1, -1, 1, -1, -1, 1, 1};
   m.obs.offset = {0, 0, 0, 0, 0, 0, 0, 0};

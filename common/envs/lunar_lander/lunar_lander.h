@@ -17,7 +17,9 @@ namespace hoverslam {
 
 // The task's constants (Gymnasium's names; lengths in pixels are divided by kScale).
 namespace lunar {
-constexpr int kObsDim = 8;  // x, y, vx, vy, angle, angular velocity, left / right leg contact
+// x, y, vx, vy, angle, angular velocity, then the contacts of leg 0 and leg 1 (Gymnasium's
+// legs[0], its i = -1, sits on the +x side; legs[1] on the -x side)
+constexpr int kObsDim = 8;
 constexpr int kActDim = 2;  // main engine, side engines
 constexpr float kFps = 50;
 constexpr float kScale = 30;  // pixels per metre
@@ -76,8 +78,8 @@ class LunarLanderEnv : public Env {
   StepResult Advance(const float* action, float* obs);
 
   Rng rng_;
+  std::unique_ptr<ContactListener> listener_;  // outlives world_, which calls it
   std::unique_ptr<b2World> world_;
-  std::unique_ptr<ContactListener> listener_;
   b2Body* lander_ = nullptr;
   b2Body* legs_[2] = {nullptr, nullptr};
   float smooth_y_[lunar::kChunks] = {};
