@@ -36,6 +36,16 @@ void AddRocketFlags(CLI::App& app, RocketConfig* c) {
           "crash reward lost per unit of excess over the landing limits");
 }
 
+std::string GivenRocketFlag(const CLI::App& app) {
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      const bool rocket = name.rfind("env-", 0) == 0 || name.rfind("curriculum-", 0) == 0;
+      if (rocket && option->count() > 0) return "--" + name;
+    }
+  }
+  return "";
+}
+
 void AddZmqFlags(CLI::App& app, ZmqConfig* c) {
   AddFlag(app, "--zmq-send-hwm", &c->send_hwm, "messages queued per peer before send blocks");
   AddFlag(app, "--zmq-recv-hwm", &c->recv_hwm, "messages queued on receive");

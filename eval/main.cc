@@ -148,6 +148,11 @@ int main(int argc, char** argv) {
   AddZmqFlags(app, &watch.zmq);
   AddCurveClientFlags(app, &watch.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code == 0 ? 0 : 2;
+  if (const std::string flag = GivenRocketFlag(app);
+      !flag.empty() && config.env_name != kDefaultEnvName) {
+    spdlog::error("{} sets the rocket; --env {} has no such setting", flag, config.env_name);
+    return 2;
+  }
 
   if (flags.watch) {
     try {

@@ -315,6 +315,14 @@ TEST(ActorIntegration, BadCurriculumFlagIsNamedAtStartUp) {
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find(flag), std::string::npos) << text;
   }
+  // The rocket's settings with another env would be silently ignored: refused, named.
+  Child lunar({HOVERSLAM_ACTOR_BIN, "--metrics-port", "0", "--env", "lunar_lander_continuous",
+               "--env-wind-max", "1"},
+              log);
+  EXPECT_EQ(lunar.Wait(20), std::optional<int>(2));
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("--env-wind-max sets the rocket"), std::string::npos) << text;
 }
 
 TEST(ActorIntegration, WaitsForAnAbsentLearnerAndResumesWhenItBinds) {
