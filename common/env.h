@@ -27,9 +27,6 @@ struct EnvSpec {
   std::vector<std::string> outcome_meanings;
   // Upper bounds of the episode-return histogram, from the task's reward scale.
   std::vector<double> return_buckets;
-  // The return above which an episode counts as solved by the task's published bar (0:
-  // none); LunarLander's 200, which lunar_bench reads minutes to.
-  double solved_return = 0;
 };
 
 struct StepResult {

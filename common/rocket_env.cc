@@ -31,8 +31,7 @@ EnvSpec RocketSpec(const RocketConfig& config) {
            "the time limit (" + std::to_string(config.max_episode_steps) + " steps)"},
           // Trained policies score 110-150 and need fine buckets there; failures fall to the
           // -100 floors.
-          {-150, -100, -75, -50, -25, 0, 25, 50, 75, 100, 110, 120, 130, 140, 150, 175},
-          0.0};
+          {-150, -100, -75, -50, -25, 0, 25, 50, 75, 100, 110, 120, 130, 140, 150, 175}};
 }
 
 RocketEnv::RocketEnv(const RocketConfig& config, uint64_t seed)

@@ -13,7 +13,6 @@
 #include <box2d/box2d.h>
 
 #include "common/envs/lunar_lander/lunar_lander.h"
-#include "common/heuristic.h"
 #include "common/protocol.h"
 #include "common/rng.h"
 #include "common/rocket_env.h"

@@ -27,8 +27,7 @@ const EnvSpec& LunarLanderSpec() {
       1.0 / kFps,
       {"came to rest (Box2D put the lander to sleep): +100", "the hull touched the ground: -100",
        "|x| >= 1, off the side of the screen: -100", "1,000 steps"},
-      {-400, -300, -200, -150, -100, -50, 0, 50, 100, 150, 200, 220, 240, 260, 280, 300, 350},
-      200.0};
+      {-400, -300, -200, -150, -100, -50, 0, 50, 100, 150, 200, 220, 240, 260, 280, 300, 350}};
   return spec;
 }
 
