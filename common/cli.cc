@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <stdexcept>
 
 #include "common/build_info.h"
 
@@ -100,6 +101,28 @@ int ParseFlags(CLI::App& app, int argc, char** argv) {
     if (!option->get_envname().empty()) std::printf("%s\n", option->get_envname().c_str());
   }
   return 0;
+}
+
+std::vector<std::string> ApplyFlagDefaults(
+    CLI::App& app, const std::vector<std::pair<std::string, std::string>>& defaults) {
+  std::vector<std::string> applied;
+  for (const auto& [flag, value] : defaults) {
+    CLI::Option* option = nullptr;
+    try {
+      option = app.get_option(flag);
+    } catch (const CLI::OptionNotFound&) {
+      throw std::invalid_argument("no flag " + flag + " to give the default " + value);
+    }
+    if (option->count() > 0) continue;  // the user's value wins
+    try {
+      option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      throw std::invalid_argument(flag + " " + value + ": " + e.what());
+    }
+    applied.push_back(flag + " " + value);
+  }
+  return applied;
 }
 
 }  // namespace hoverslam

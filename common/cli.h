@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/curve.h"
 #include "common/rocket_config.h"
@@ -45,5 +47,11 @@ void AddHealthFlag(CLI::App& app, double* timeout_s);
 // HOVERSLAM_* variable the binary reads, one a line (manifest checks use it), and
 // returns 0.
 int ParseFlags(CLI::App& app, int argc, char** argv);
+
+// After ParseFlags: gives each {flag, value} of `defaults` to its option where neither the
+// command line nor the flag's HOVERSLAM_<FLAG> variable set it. Returns those applied, as
+// "--flag value". Throws std::invalid_argument for an unknown flag or a value it refuses.
+std::vector<std::string> ApplyFlagDefaults(
+    CLI::App& app, const std::vector<std::pair<std::string, std::string>>& defaults);
 
 }  // namespace hoverslam

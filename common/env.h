@@ -17,8 +17,11 @@ struct EnvSpec {
   std::string name;  // the registry's key and the wire's `env`
   int obs_dim = 0;
   int act_dim = 0;
-  // Actions are clipped to [-1, 1] in every dim by every env; the policy's Gaussian is
-  // unbounded and the env owns the clip.
+  // Each action dim's bounds. The policy's Gaussian is unbounded and the env owns the clip
+  // to these. The policy starts near N(0, 1), so a task learns best with bounds near [-1, 1]:
+  // scale a simulator's own units inside its Env.
+  std::vector<float> action_low;
+  std::vector<float> action_high;
   int max_episode_steps = 0;  // time limit: its end is a truncation (Outcome::kTimeout)
   double step_seconds = 0;    // simulated time per step
   // What each of the four ended outcomes (landed, crashed, out_of_bounds, timeout) means
@@ -28,6 +31,10 @@ struct EnvSpec {
   // Upper bounds of the episode-return histogram, from the task's reward scale.
   std::vector<double> return_buckets;
 };
+
+// "" when the spec is whole and consistent, else what is wrong with it: every registered
+// env's spec must pass (tests/common/test_env_registry.cc).
+std::string CheckSpec(const EnvSpec& spec);
 
 struct StepResult {
   float reward = 0;
@@ -44,8 +51,8 @@ class Env {
   virtual const EnvSpec& spec() const = 0;
   // Starts an episode from the task's start distribution; writes obs[spec().obs_dim].
   virtual void Reset(float* obs) = 0;
-  // Applies `action` (act_dim values, clipped to [-1, 1]) for one step and writes the next
-  // observation. Throws std::invalid_argument on a non-finite action. Does not reset.
+  // Applies `action` (act_dim values, clipped to the spec's bounds) for one step and writes the
+  // next observation. Throws std::invalid_argument on a non-finite action. Does not reset.
   virtual StepResult Step(const float* action, float* obs) = 0;
   // Ends this episode `steps` earlier than the time limit (at least one step remains).
   virtual void ShortenEpisode(int steps) = 0;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/env.h"
@@ -21,7 +22,7 @@ struct EnvOptions {
   RocketConfig rocket;
 };
 
-// A scripted controller: obs[obs_dim] in, action[act_dim] in [-1, 1] out.
+// A scripted controller: obs[obs_dim] in, action[act_dim] within the spec's bounds out.
 using Controller = std::function<void(const float* obs, float* action)>;
 
 struct EnvEntry {
@@ -31,6 +32,10 @@ struct EnvEntry {
   Controller (*heuristic)(const EnvOptions&);  // the task's scripted baseline
   // The task's mirror symmetry for the learner's augmentation, or nullopt.
   std::optional<MirrorSpec> (*mirror)(const EnvOptions&);
+  // Learner flags this task trains best with, as {flag, value}: hoverslam-learner applies each
+  // one that neither its command line nor its HOVERSLAM_<FLAG> variable sets. Empty: the
+  // learner's own defaults, which are tuned for the rocket.
+  std::vector<std::pair<std::string, std::string>> learner_defaults;
 };
 
 const std::vector<EnvEntry>& EnvRegistry();

@@ -23,6 +23,8 @@ EnvSpec RocketSpec(const RocketConfig& config) {
   return {kDefaultEnvName,
           kObsDim,
           kActDim,
+          {-1, -1},  // thrust (a + 1) / 2 of the maximum, gimbal a of its limit
+          {1, 1},
           config.max_episode_steps,
           config.physics.time_step,
           {"soft, upright first ground contact: +100, up to +50 more on the pad",

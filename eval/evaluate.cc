@@ -143,7 +143,9 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
       if (kind == ControllerKind::kHeuristic) {
         heuristic(&obs[slot * obs_dim], a);
       } else if (kind == ControllerKind::kRandom) {
-        for (int k = 0; k < act_dim; ++k) a[k] = rngs[slot].Uniform(-1.0f, 1.0f);
+        for (int k = 0; k < act_dim; ++k) {
+          a[k] = rngs[slot].Uniform(spec.action_low[k], spec.action_high[k]);
+        }
       }
       Env& env = *envs[slot];
       const StepResult step = env.Step(a, &obs[slot * obs_dim]);

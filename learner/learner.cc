@@ -102,6 +102,7 @@ struct Learner::Impl {
     RegisterBuildInfo(*metrics_server, "learner");
     metrics = std::make_unique<LearnerMetrics>(*metrics_server, c.max_policy_lag, spec);
     metrics->policy_version.Set(static_cast<double>(state.version));
+    metrics->learning_rate.Set(trainer->lr());  // the restored or initial lr, before an update
     if (!c.checkpoint_dir.empty()) {
       last_checkpoint_time = &metrics_server->Gauge(
           "hoverslam_learner_last_checkpoint_timestamp_seconds",

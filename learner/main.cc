@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   PpoConfig& p = c.ppo;
   std::string activation = "tanh";
   CLI::App app{
-      "hoverslam-learner: trains the rocket policy with PPO from actors' trajectories "
+      "hoverslam-learner: trains a policy with PPO from actors' trajectories "
       "and publishes its weights. Every flag also reads HOVERSLAM_<FLAG>."};
   AddFlag(app, "--bind", &c.bind, "interface to bind (* = all)");
   AddFlag(app, "--trajectory-port", &c.trajectory_port, "trajectory (ROUTER) port");
@@ -88,11 +88,19 @@ int main(int argc, char** argv) {
           "directory of authorized client keys, one Z85 public key per *.pub file; re-read "
           "every second, so keys rotate without a restart");
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
-  p.activation = *wire::ActivationFromName(activation);
 
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   try {
+    // The env's own settings where the user set none; an unknown --env gets none here and is
+    // named by the config's validation.
+    for (const EnvEntry& e : EnvRegistry()) {
+      if (e.name != c.env) continue;
+      for (const std::string& d : ApplyFlagDefaults(app, e.learner_defaults)) {
+        spdlog::info("--env {} sets {} (pass the flag to change it)", c.env, d);
+      }
+    }
+    p.activation = *wire::ActivationFromName(activation);
     Learner learner(c);
     learner.Run(g_stop);
   } catch (const std::exception& e) {

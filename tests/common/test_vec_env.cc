@@ -134,7 +134,9 @@ TEST(VecEnv, DecorrelatedFirstEpisodesEndAtSpreadStepsThenRunFull) {
     ASSERT_GE(s.size(), 1u);
     EXPECT_GE(s[0], 1);
     EXPECT_LE(s[0], 40);
-    if (s.size() > 1) EXPECT_EQ(s[1], s[0] + 40);  // later episodes get the whole limit
+    if (s.size() > 1) {
+      EXPECT_EQ(s[1], s[0] + 40);  // later episodes get the whole limit
+    }
     first.push_back(s[0]);
   }
   std::sort(first.begin(), first.end());

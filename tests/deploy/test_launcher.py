@@ -304,6 +304,46 @@ class LauncherScaleTest(unittest.TestCase):
                                  a[("hoverslam_actor_grants_received_total", "")], f"actor-{i}")
 
 
+class LauncherLunarTest(unittest.TestCase):
+    """Another env end to end: every process on LunarLander, the learner with that env's own
+    settings (the registry's learner_defaults), the evaluator on its episodes, and its GIF."""
+
+    ENV = "lunar_lander_continuous"
+    MAX_STEPS = 50_000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = run_dir("lunar")
+        proc = start(cls.dir, *SMALL, "--env", cls.ENV, "--max-env-steps", str(cls.MAX_STEPS),
+                     "--max-minutes", "2", "--target-success", "0", "--render-episodes", "1",
+                     "--learner-args", "--batch-transitions 4096 --epochs 2")
+        cls.rc, cls.out, cls.err = finish(proc, cls.dir, timeout=150)
+
+    def test_trains_the_env_with_its_settings(self):
+        self.assertEqual(self.rc, 0, output(self.dir))
+        self.assertEqual(json.loads((self.dir / "summary.json").read_text())["stop_reason"],
+                         "max_env_steps")
+        log = (self.dir / "learner.log").read_text()
+        for applied in ("--minibatches 256", "--adaptive-lr false", "--gamma 0.999",
+                        "--entropy-coef 0.01"):
+            self.assertIn(f"--env {self.ENV} sets {applied}", log)
+        self.assertNotIn("sets --epochs", log, "--learner-args must win over the env's setting")
+        m = metrics(self.dir / "learner-metrics.txt")
+        self.assertEqual({k: v for k, v in m.items()
+                          if k[0] == "hoverslam_learner_rejected_total" and v != 0}, {})
+        # The budget counts what the actors collected; batches in flight at the stop go untrained.
+        self.assertGreaterEqual(m[("hoverslam_learner_env_steps_trained_total", "")],
+                                0.75 * self.MAX_STEPS)
+
+    def test_evaluates_and_draws_the_env(self):
+        evals = [json.loads(l) for l in (self.dir / "evals.jsonl").read_text().splitlines()]
+        self.assertTrue(evals, "no periodic evaluation")
+        self.assertEqual({e["eval"] for e in evals}, {self.ENV})
+        final = json.loads((self.dir / "summary.json").read_text())["final_eval"]
+        self.assertEqual((final["eval"], final["episodes"]), (self.ENV, 100))
+        self.assertGreater(gif_frames((self.dir / "landing.gif").read_bytes()), 1)
+
+
 class LauncherStopTest(unittest.TestCase):
     """Stopping from outside: Ctrl-C, a dying child, a killed launcher."""
 

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 #include <vector>
@@ -378,6 +380,47 @@ TEST(LearnerIntegration, ExportsPhasesCheckpointAgeAndBuild) {
   EXPECT_GT(MetricValue(m, "process_resident_memory_bytes"), 10e6);  // LibTorch alone is more
   learner->Signal(SIGTERM);
   EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// --env brings the env's learner settings (the registry's learner_defaults), each only where
+// neither the command line nor its HOVERSLAM_<FLAG> variable set it. StartLearner passes
+// --epochs 2; HOVERSLAM_GAMMA comes from the environment.
+TEST(LearnerIntegration, EnvSettingsApplyWhereTheUserSetNone) {
+  for (const bool user_lr : {false, true}) {
+    SCOPED_TRACE(user_lr ? "--lr 1e-3 given" : "--lr not given");
+    const Ports ports;
+    const std::string dir = ::testing::TempDir() + "learner_env_defaults_" +
+                            std::to_string(getpid()) + (user_lr ? "_lr" : "");
+    std::filesystem::remove_all(dir);
+    const std::string log = dir + ".log";
+    std::vector<std::string> extra{"--checkpoint-every", "1000", "--env",
+                                   "lunar_lander_continuous"};
+    if (user_lr) extra.insert(extra.end(), {"--lr", "1e-3"});
+    setenv("HOVERSLAM_GAMMA", "0.98", 1);
+    auto learner = StartLearner(ports, dir, log, extra);
+    unsetenv("HOVERSLAM_GAMMA");
+    std::string m;
+    ASSERT_TRUE(PollUntil(30, [&] { return !(m = Metrics(ports.metrics)).empty(); }))
+        << "see " << log;
+    // The env's lr is 3e-4 (fixed); the user's wins.
+    EXPECT_DOUBLE_EQ(MetricValue(m, "hoverslam_learner_learning_rate"), user_lr ? 1e-3 : 3e-4);
+    const std::string text = ReadFile(log);
+    for (const char* applied :
+         {"sets --minibatches 256", "sets --adaptive-lr false", "sets --entropy-coef 0.01"}) {
+      EXPECT_NE(text.find(applied), std::string::npos) << applied << "\n" << text;
+    }
+    for (const char* kept : {"sets --epochs", "sets --gamma", "sets --lr"}) {
+      if (std::string(kept) == "sets --lr" && !user_lr) continue;
+      EXPECT_EQ(text.find(kept), std::string::npos) << kept << "\n" << text;
+    }
+    learner->Signal(SIGTERM);
+    EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
+  }
 }
 
 // Messages that decode and validate but do not fit: an actor of another env version (other

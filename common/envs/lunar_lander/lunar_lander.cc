@@ -23,6 +23,8 @@ const EnvSpec& LunarLanderSpec() {
       "lunar_lander_continuous",
       kObsDim,
       kActDim,
+      {-1, -1},  // main engine (off below 0), side engines (off inside +-0.5)
+      {1, 1},
       kMaxEpisodeSteps,
       1.0 / kFps,
       {"came to rest (Box2D put the lander to sleep): +100", "the hull touched the ground: -100",
