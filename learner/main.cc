@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   AddFlag(app, "--entropy-floor-coef", &p.entropy_floor_coef, "weight of the entropy floor");
   AddFlag(app, "--lr", &p.lr, "initial Adam learning rate");
   AddFlag(app, "--adaptive-lr", &p.adaptive_lr, "adapt lr to the KL (true/false)");
+  AddFlag(app, "--lr-anneal", &p.lr_anneal,
+          "fixed lr falls linearly to 0 over --max-env-steps (true/false)");
   AddFlag(app, "--desired-kl", &p.desired_kl, "KL(pi_prox || pi) target of the adaptive lr");
   AddFlag(app, "--desired-kl-end", &p.desired_kl_end, "KL target at the end of the anneal");
   AddFlag(app, "--kl-anneal-updates", &p.kl_anneal_updates,

@@ -21,6 +21,11 @@ double PpoConfig::DesiredKl(uint64_t updates) const {
   return desired_kl * std::pow(desired_kl_end / desired_kl, f);
 }
 
+double PpoConfig::AnnealedLr(uint64_t env_steps, uint64_t total) const {
+  if (total == 0) return lr;
+  return lr * std::max(0.0, 1.0 - static_cast<double>(env_steps) / static_cast<double>(total));
+}
+
 void PpoConfig::Validate() const {
   Require(gamma >= 0 && gamma <= 1, "gamma", "must be in [0, 1]");
   Require(gae_lambda >= 0 && gae_lambda <= 1, "gae_lambda", "must be in [0, 1]");

@@ -47,6 +47,11 @@ struct PpoConfig {
   // Optimiser and adaptive-KL learning-rate schedule (rsl_rl).
   double lr = 3e-4;         // Adam learning rate at start
   bool adaptive_lr = true;  // adapt lr to the KL after every minibatch (else constant)
+  // With a fixed lr: fall linearly from lr to 0 over the run's --max-env-steps, so the last
+  // updates polish rather than move the policy that a bounded run ends with (CleanRL's
+  // anneal_lr). The learner sets it before each update from the env steps trained; a run
+  // without a step budget keeps the lr fixed (and says so at start).
+  bool lr_anneal = false;
   // Target KL(pi_prox || pi) per minibatch, analytic over the minibatch's states (rsl_rl).
   // 0.005, not 0.01: with 8 minibatches x 10 epochs the policy moves up to 80 times an update,
   // and at 0.01 it oscillated around 60% landed in wind (README design notes).
@@ -78,6 +83,8 @@ struct PpoConfig {
 
   // The adaptive lr's KL target after `updates` policy versions.
   double DesiredKl(uint64_t updates) const;
+  // The annealed lr after `env_steps` of `total`: lr x (1 - env_steps / total), at least 0.
+  double AnnealedLr(uint64_t env_steps, uint64_t total) const;
 
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;

@@ -410,17 +410,47 @@ TEST(LearnerIntegration, EnvSettingsApplyWhereTheUserSetNone) {
     // The env's lr is 3e-4 (fixed); the user's wins.
     EXPECT_DOUBLE_EQ(MetricValue(m, "hoverslam_learner_learning_rate"), user_lr ? 1e-3 : 3e-4);
     const std::string text = ReadFile(log);
-    for (const char* applied :
-         {"sets --minibatches 256", "sets --adaptive-lr false", "sets --entropy-coef 0.01"}) {
+    for (const char* applied : {"sets --minibatches 256", "sets --adaptive-lr false",
+                                "sets --lr-anneal true", "sets --entropy-coef 0.01"}) {
       EXPECT_NE(text.find(applied), std::string::npos) << applied << "\n" << text;
     }
-    for (const char* kept : {"sets --epochs", "sets --gamma", "sets --lr"}) {
-      if (std::string(kept) == "sets --lr" && !user_lr) continue;
+    // No --max-env-steps here: nothing to anneal over, and the learner says so.
+    EXPECT_NE(text.find("--lr-anneal: no --max-env-steps to anneal over"), std::string::npos);
+    // Trailing spaces: "--lr " is not "--lr-anneal".
+    for (const std::string kept : {"sets --epochs ", "sets --gamma ", "sets --lr "}) {
+      if (kept == "sets --lr " && !user_lr) continue;
       EXPECT_EQ(text.find(kept), std::string::npos) << kept << "\n" << text;
     }
     learner->Signal(SIGTERM);
     EXPECT_EQ(learner->Wait(20), std::optional<int>(0));
   }
+}
+
+// --lr-anneal over a budget of 1,024 env steps in batches of 256: versions 1-4 train at lr
+// 3e-4 x (1 - 0, 256, 512, 768 / 1024), and the learner stops at the budget.
+TEST(LearnerIntegration, AnnealedLrFallsLinearlyOverTheStepBudget) {
+  const Ports ports;
+  const std::string dir = ::testing::TempDir() + "learner_anneal_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::string log = dir + ".log";
+  auto learner = StartLearner(ports, dir, log,
+                              {"--checkpoint-every", "1000", "--adaptive-lr", "false", "--lr",
+                               "3e-4", "--lr-anneal", "true", "--max-env-steps", "1024"});
+  FakeActors actors(ports);
+  ASSERT_TRUE(actors.AwaitWeights(30)) << "see " << log;
+  uint64_t seed = 1;
+  TrainPast(actors, 3, &seed, 30);  // the learner may stop before the last weights arrive
+  ASSERT_EQ(learner->Wait(30), std::optional<int>(0)) << "see " << log;
+  const std::string text = ReadFile(log);
+  const char* expected[] = {"3.00e-04", "2.25e-04", "1.50e-04", "7.50e-05"};
+  for (int v = 1; v <= 4; ++v) {
+    const std::regex line("version " + std::to_string(v) + " \\|[^\\n]*\\| lr ([0-9.e+-]+) \\|");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(text, m, line)) << "version " << v << "\n" << text;
+    EXPECT_EQ(m[1].str(), expected[v - 1]) << "version " << v;
+  }
+  EXPECT_EQ(text.find("version 5 |"), std::string::npos) << "trained past the budget";
+  EXPECT_NE(text.find("learner stopping (max_env_steps)"), std::string::npos) << text;
 }
 
 // Messages that decode and validate but do not fit: an actor of another env version (other

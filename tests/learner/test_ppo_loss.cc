@@ -224,6 +224,18 @@ TEST(AdaptiveLr, UpDownUnchangedBounded) {
   EXPECT_DOUBLE_EQ(AdaptiveLr(8e-3, 1e-4, kl, config), 1e-2);   // 1.2e-2 bounded above
 }
 
+// Linear from 3e-4 to 0 over 1M env steps: a quarter in, 2.25e-4; at and past the end, 0.
+TEST(PpoConfig, AnnealedLrFallsLinearlyToZero) {
+  PpoConfig config;
+  config.lr = 3e-4;
+  EXPECT_DOUBLE_EQ(config.AnnealedLr(0, 1'000'000), 3e-4);
+  EXPECT_DOUBLE_EQ(config.AnnealedLr(250'000, 1'000'000), 2.25e-4);
+  EXPECT_NEAR(config.AnnealedLr(983'616, 1'000'000), 4.9152e-6, 1e-15);  // before the last batch
+  EXPECT_DOUBLE_EQ(config.AnnealedLr(1'000'000, 1'000'000), 0.0);
+  EXPECT_DOUBLE_EQ(config.AnnealedLr(1'200'000, 1'000'000), 0.0);
+  EXPECT_DOUBLE_EQ(config.AnnealedLr(500, 0), 3e-4);  // no budget: no anneal
+}
+
 // Geometric from 0.01 to 0.001 over 100 versions: halfway is 0.01 x 0.1^0.5 = 0.0031623, then
 // it stays at the end value; with no anneal the target is constant. The lr schedule reads it:
 // kl 0.003 is inside [0.0016, 0.0063] halfway, but above 2 x 0.001 at the end.

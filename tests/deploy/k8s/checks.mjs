@@ -233,6 +233,18 @@ export function settings({ objects }) {
       if (!vol && !claimTemplate) fail.push(`${where}: volumeMount ${v.name} names no volume`);
     }
   });
+  // One task for all: a learner refuses every trajectory of another env (wrong_env), and an
+  // evaluator of another env refuses its weights.
+  const envs = new Map();
+  eachContainer(objects, (pod, c, where) => {
+    if (!binaryOf(c)) return;
+    const v = containerEnv(c, pod.ns, objects).get("HOVERSLAM_ENV")?.value ?? "rocket";
+    envs.set(v, [...(envs.get(v) ?? []), where]);
+  });
+  if (envs.size > 1) {
+    const parts = [...envs].map(([v, where]) => `${v} in ${where.join(", ")}`);
+    fail.push(`HOVERSLAM_ENV differs between workloads: ${parts.join("; ")}`);
+  }
   for (const pod of podTemplates(objects)) {
     for (const vol of pod.spec.volumes ?? []) {
       const claim = vol.persistentVolumeClaim?.claimName;

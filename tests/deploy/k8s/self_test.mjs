@@ -39,6 +39,7 @@ const CASES = [
   ["actors point at a Service port the learner lacks", "settings", "HOVERSLAM_TRAJECTORY_PORT=5555 is not a port of Service", (o) => { find(o, "Service", "hoverslam-learner").spec.ports[0].port = 6555; }],
   ["checkpoint dir on no volume", "settings", "HOVERSLAM_CHECKPOINT_DIR=/data/checkpoints", (o) => { learner(o).env.find((e) => e.name === "HOVERSLAM_CHECKPOINT_DIR").value = "/data/checkpoints"; }],
   ["ConfigMap key nobody reads", "settings", "key HOVERSLAM_SEED is read by no container", (o) => { find(o, "ConfigMap", "hoverslam-config").data.HOVERSLAM_SEED = "7"; }],
+  ["evaluator of another env", "settings", "lunar_lander_continuous in Deployment hoverslam/hoverslam-evaluator container evaluator", (o) => { const e = evaluator(o).env.find((x) => x.name === "HOVERSLAM_ENV"); delete e.valueFrom; e.value = "lunar_lander_continuous"; }],
   ["probe on /metrics", "probes", "livenessProbe path is /metrics", (o) => { actor(o).livenessProbe.httpGet.path = "/metrics"; }],
   ["probe on a port number", "probes", "readinessProbe port 9100 is not a named port", (o) => { learner(o).readinessProbe.httpGet.port = 9100; }],
   ["no readiness probe", "probes", "container evaluator: no readinessProbe", (o) => { delete evaluator(o).readinessProbe; }],

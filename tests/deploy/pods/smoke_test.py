@@ -12,7 +12,10 @@ pods go on without a restart. CURVE is on, as in the overlay: the keys come from
 deploy/k8s/curve-keys.sh and sit in host directories laid out as the kubelet lays out Secret
 volumes. Everything it creates is removed at the end, also on failure.
 
-    smoke_test.py [--repo DIR] [--overlay DIR] [--keep]
+    smoke_test.py [--repo DIR] [--overlay DIR] [--env NAME] [--keep]
+
+--env sets HOVERSLAM_ENV in the rendered ConfigMap, as a user switching the task would, and
+checks that every pod runs that env and the learner takes the env's own settings.
 
 Exit 77 (skip) when podman is not installed. Needs root: pod IPs on a podman bridge are
 reachable from the host only for root's networks. The last line printed is one JSON
@@ -257,8 +260,9 @@ def remove_labelled():
 # --- the test --------------------------------------------------------------------------
 
 class Smoke:
-    def __init__(self, repo, overlay, keep, keygen):
+    def __init__(self, repo, overlay, keep, keygen, env=None):
         self.repo, self.overlay, self.keep, self.keygen = repo, overlay, keep, keygen
+        self.env = env
         self.run_label = f"{os.getpid()}-{int(time.time())}"
         self.network = f"{LABEL}-{os.getpid()}"
         self.tmp = tempfile.mkdtemp(prefix="hoverslam-pods-")
@@ -333,6 +337,12 @@ class Smoke:
         self.build_images(objects)
 
         configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
+        if self.env:
+            config = [c for c in configmaps if "HOVERSLAM_ENV" in c.get("data", {})]
+            if len(config) != 1:
+                raise AssertionError(f"expected one ConfigMap with HOVERSLAM_ENV, found {len(config)}")
+            config[0]["data"]["HOVERSLAM_ENV"] = self.env
+            log(f"HOVERSLAM_ENV={self.env} in ConfigMap {config[0]['metadata']['name']}")
         learner_set = find(objects, "StatefulSet", "learner")
         actor_dep = find(objects, "Deployment", "actor")
         evaluator_dep = find(objects, "Deployment", "evaluator")
@@ -434,6 +444,17 @@ class Smoke:
                    f"v{metric(e, 'hoverslam_eval_policy_version'):.0f}")
         self.check("evaluator writes best.msgpack", True,
                    f"{os.path.getsize(os.path.join(best_dir, 'best.msgpack'))} bytes")
+        env = self.env or "rocket"
+        evaluated = {r["eval"] for r in evaluations(best_dir)}
+        self.check(f"evaluator runs {env}", evaluated == {env}, f"evaluated {sorted(evaluated)}")
+        wrong = metric(learner(), 'hoverslam_learner_rejected_total{reason="wrong_env"}')
+        self.check("learner refused no trajectory as another env's", wrong == 0,
+                   f"wrong_env {wrong}")
+        if self.env:
+            out = podman("logs", learner_c)
+            logs = out.stdout + out.stderr
+            applied = re.findall(rf"--env {re.escape(env)} sets (--[\w-]+ \S+)", logs)
+            self.check("learner takes the env's own settings", bool(applied), ", ".join(applied))
 
         # Delete the learner pod as a node drain would (SIGTERM, the pod's grace period) and
         # re-create it from the same YAML: it must resume from its volume's checkpoint.
@@ -537,6 +558,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", default=os.path.normpath(os.path.join(here, "../../..")))
     parser.add_argument("--overlay", default="deploy/k8s/overlays/cpu")
+    parser.add_argument("--env", help="HOVERSLAM_ENV for every pod (default: the overlay's)")
     parser.add_argument("--keep", action="store_true", help="leave pods, volumes, network up")
     parser.add_argument("--keygen", default=shutil.which("hoverslam-keygen"),
                         help="hoverslam-keygen of this build (for the CURVE Secrets)")
@@ -556,7 +578,7 @@ def main():
     if not args.keygen:
         print("FAIL: no hoverslam-keygen: pass --keygen")
         return 1
-    smoke = Smoke(os.path.abspath(args.repo), args.overlay, args.keep, args.keygen)
+    smoke = Smoke(os.path.abspath(args.repo), args.overlay, args.keep, args.keygen, args.env)
     conf = os.path.join(smoke.tmp, "containers.conf")
     with open(conf, "w") as f:
         f.write(CONTAINERS_CONF)
