@@ -18,8 +18,8 @@ struct EnvSpec {
   int obs_dim = 0;
   int act_dim = 0;
   // Each action dim's bounds. The policy's Gaussian is unbounded and the env owns the clip
-  // to these. The policy starts near N(0, 1), so a task learns best with bounds near [-1, 1]:
-  // scale a simulator's own units inside its Env.
+  // to these. The policy starts with means near 0 and a std of 0.6, so a task learns best with
+  // bounds near [-1, 1]: scale a simulator's own units inside its Env.
   std::vector<float> action_low;
   std::vector<float> action_high;
   int max_episode_steps = 0;  // time limit: its end is a truncation (Outcome::kTimeout)

@@ -56,6 +56,14 @@ const std::vector<EnvEntry>& EnvRegistry() {
   return registry;
 }
 
+EnvSpec CheckedSpec(const EnvEntry& entry, const EnvOptions& options) {
+  EnvSpec spec = entry.spec(options);
+  if (const std::string why = CheckSpec(spec); !why.empty()) {
+    throw std::invalid_argument("env '" + entry.name + "': bad spec: " + why);
+  }
+  return spec;
+}
+
 const EnvEntry& FindEnv(const std::string& name) {
   for (const EnvEntry& e : EnvRegistry()) {
     if (e.name == name) return e;

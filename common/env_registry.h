@@ -39,6 +39,9 @@ struct EnvEntry {
 };
 
 const std::vector<EnvEntry>& EnvRegistry();
+// The entry's spec for `options`; throws std::invalid_argument saying what is wrong with a spec
+// that fails CheckSpec, so a user's env is refused at start, not midway.
+EnvSpec CheckedSpec(const EnvEntry& entry, const EnvOptions& options);
 // The entry named `name`; throws std::invalid_argument listing the known names.
 const EnvEntry& FindEnv(const std::string& name);
 // "rocket|lunar_lander_continuous": for flag help and errors.

@@ -9,9 +9,7 @@ namespace hoverslam {
 VecEnv::VecEnv(const std::string& env, const EnvOptions& options, int num_envs, uint64_t seed) {
   if (num_envs <= 0) throw std::invalid_argument("VecEnv: num_envs must be > 0");
   const EnvEntry& entry = FindEnv(env);
-  if (const std::string why = CheckSpec(entry.spec(options)); !why.empty()) {
-    throw std::invalid_argument("env '" + env + "': bad spec: " + why);
-  }
+  CheckedSpec(entry, options);  // refuses a bad spec before any env is made
   envs_.reserve(num_envs);
   for (int i = 0; i < num_envs; ++i) envs_.push_back(entry.make(options, EnvSeed(seed, i)));
   obs_dim_ = spec().obs_dim;

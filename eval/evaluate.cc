@@ -80,7 +80,7 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
   const EnvEntry& entry = FindEnv(config.env_name);
   const EnvOptions options = config.options();
   const Controller heuristic = entry.heuristic(options);
-  const EnvSpec spec = entry.spec(options);
+  const EnvSpec spec = CheckedSpec(entry, options);
   const int obs_dim = spec.obs_dim, act_dim = spec.act_dim;
   EvalResult result;
   result.episodes.resize(config.episodes);

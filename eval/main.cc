@@ -120,7 +120,8 @@ int main(int argc, char** argv) {
   AddFlag(app, "--policy", &flags.policy, "exported policy (policy.msgpack, wire v1 weights)");
   app.add_flag("--heuristic", flags.heuristic, "use the scripted heuristic lander")
       ->envname(EnvVarName("--heuristic"));
-  app.add_flag("--random", flags.random, "use uniform random actions within the env's action bounds")
+  app.add_flag("--random", flags.random,
+               "use uniform random actions within the env's action bounds")
       ->envname(EnvVarName("--random"));
   AddFlag(app, "--episodes", &config.episodes, "episodes to play");
   AddFlag(app, "--seed", &config.seed, "episode i starts from EnvSeed(seed, i)");

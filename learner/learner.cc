@@ -103,7 +103,9 @@ struct Learner::Impl {
     metrics = std::make_unique<LearnerMetrics>(*metrics_server, c.max_policy_lag, spec);
     metrics->policy_version.Set(static_cast<double>(state.version));
     metrics->learning_rate.Set(trainer->lr());  // the restored or initial lr, before an update
-    if (c.ppo.lr_anneal && c.max_env_steps == 0) {
+    if (c.ppo.lr_anneal && c.ppo.adaptive_lr) {
+      spdlog::warn("--lr-anneal applies to a fixed lr; with --adaptive-lr true the KL sets it");
+    } else if (c.ppo.lr_anneal && c.max_env_steps == 0) {
       spdlog::warn("--lr-anneal: no --max-env-steps to anneal over, so the lr stays {}", c.ppo.lr);
     }
     if (!c.checkpoint_dir.empty()) {
@@ -303,7 +305,7 @@ struct Learner::Impl {
       if (!Collect(stop, &batch, &mean_lag, &max_lag)) return "signal";
       const double t0 = Now();
       trainer->set_progress(state.version);
-      if (config.ppo.lr_anneal) {
+      if (config.ppo.lr_anneal && !config.ppo.adaptive_lr) {
         trainer->set_lr(config.ppo.AnnealedLr(state.env_steps, config.max_env_steps));
       }
       const UpdateStats s = trainer->Update(batch);

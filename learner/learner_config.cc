@@ -22,7 +22,6 @@ void LearnerConfig::Validate() const {
           "--trajectory-port and --weights-port must differ");
   Require(metrics_port >= 0 && metrics_port < 65536, "--metrics-port must be in 0..65535");
   Require(health_timeout_s > 0, "--health-timeout must be > 0");
-  Require(!ppo.lr_anneal || !ppo.adaptive_lr, "--lr-anneal needs --adaptive-lr false");
   Require(device == "auto" || device == "cpu" || device == "cuda",
           "--device must be auto, cpu or cuda");
   Require(threads >= 0, "--threads must be >= 0");

@@ -50,7 +50,7 @@ struct PpoConfig {
   // With a fixed lr: fall linearly from lr to 0 over the run's --max-env-steps, so the last
   // updates polish rather than move the policy that a bounded run ends with (CleanRL's
   // anneal_lr). The learner sets it before each update from the env steps trained; a run
-  // without a step budget keeps the lr fixed (and says so at start).
+  // without a step budget, or with the adaptive lr, ignores it (and says so at start).
   bool lr_anneal = false;
   // Target KL(pi_prox || pi) per minibatch, analytic over the minibatch's states (rsl_rl).
   // 0.005, not 0.01: with 8 minibatches x 10 epochs the policy moves up to 80 times an update,

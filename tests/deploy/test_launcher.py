@@ -316,7 +316,7 @@ class LauncherLunarTest(unittest.TestCase):
         cls.dir = run_dir("lunar")
         proc = start(cls.dir, *SMALL, "--env", cls.ENV, "--max-env-steps", str(cls.MAX_STEPS),
                      "--max-minutes", "2", "--target-success", "0", "--render-episodes", "1",
-                     "--learner-args", "--batch-transitions 4096 --epochs 2")
+                     "--learner-args", LEARNER + " --epochs 2")
         cls.rc, cls.out, cls.err = finish(proc, cls.dir, timeout=150)
 
     def test_trains_the_env_with_its_settings(self):

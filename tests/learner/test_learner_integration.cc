@@ -404,15 +404,19 @@ TEST(LearnerIntegration, EnvSettingsApplyWhereTheUserSetNone) {
     setenv("HOVERSLAM_GAMMA", "0.98", 1);
     auto learner = StartLearner(ports, dir, log, extra);
     unsetenv("HOVERSLAM_GAMMA");
-    std::string m;
-    ASSERT_TRUE(PollUntil(30, [&] { return !(m = Metrics(ports.metrics)).empty(); }))
+    // "learner run ..." is logged last at start-up: by then the gauge and the warnings are set.
+    ASSERT_TRUE(
+        PollUntil(30, [&] { return ReadFile(log).find("learner run ") != std::string::npos; }))
         << "see " << log;
+    const std::string m = Metrics(ports.metrics);
     // The env's lr is 3e-4 (fixed); the user's wins.
     EXPECT_DOUBLE_EQ(MetricValue(m, "hoverslam_learner_learning_rate"), user_lr ? 1e-3 : 3e-4);
     const std::string text = ReadFile(log);
-    for (const char* applied : {"sets --minibatches 256", "sets --adaptive-lr false",
-                                "sets --lr-anneal true", "sets --entropy-coef 0.01"}) {
-      EXPECT_NE(text.find(applied), std::string::npos) << applied << "\n" << text;
+    std::vector<std::string> applied{"sets --minibatches 256 ", "sets --adaptive-lr false ",
+                                     "sets --lr-anneal true ", "sets --entropy-coef 0.01 "};
+    if (!user_lr) applied.push_back("sets --lr 3e-4 ");  // the learner's own lr is 3e-4 too
+    for (const std::string& a : applied) {
+      EXPECT_NE(text.find(a), std::string::npos) << a << "\n" << text;
     }
     // No --max-env-steps here: nothing to anneal over, and the learner says so.
     EXPECT_NE(text.find("--lr-anneal: no --max-env-steps to anneal over"), std::string::npos);

@@ -238,7 +238,8 @@ export function settings({ objects }) {
   const envs = new Map();
   eachContainer(objects, (pod, c, where) => {
     if (!binaryOf(c)) return;
-    const v = containerEnv(c, pod.ns, objects).get("HOVERSLAM_ENV")?.value ?? "rocket";
+    // An empty variable is no value: the binary runs its default env.
+    const v = containerEnv(c, pod.ns, objects).get("HOVERSLAM_ENV")?.value || "rocket";
     envs.set(v, [...(envs.get(v) ?? []), where]);
   });
   if (envs.size > 1) {
