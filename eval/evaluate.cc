@@ -10,9 +10,6 @@
 #include <optional>
 #include <stdexcept>
 
-#include <box2d/box2d.h>
-
-#include "common/envs/lunar_lander/lunar_lander.h"
 #include "common/protocol.h"
 #include "common/rng.h"
 #include "common/rocket_env.h"
@@ -93,28 +90,11 @@ EvalResult Evaluate(const EvalConfig& config, ControllerKind kind, Policy* polic
   std::vector<float> obs(kBatch * obs_dim, 0.0f), actions(kBatch * act_dim, 0.0f), logp(kBatch);
   int next = 0, running = 0;
   const auto rocket_of = [](const Env& env) { return dynamic_cast<const RocketEnv*>(&env); };
-  // What a renderer needs of the env's state after each step (and at the start).
+  // What the env's renderer needs of its state after each step (and at the start); none for an
+  // env that is not drawn.
+  const TraceRecorder recorder = FindTraceRecorder(config.env_name);
   const auto record = [&](EpisodeTrace& trace, const Env& env, const float* a) {
-    if (const RocketEnv* re = rocket_of(env)) {
-      // The env applies exactly these: thrust (clip(a0) + 1) / 2, gimbal clip(a1).
-      const float thrust = a ? 0.5f * (std::clamp(a[0], -1.0f, 1.0f) + 1.0f) : 0.0f;
-      const float gimbal = a ? std::clamp(a[1], -1.0f, 1.0f) : 0.0f;
-      trace.points.push_back(TracePoint{re->physics().State(), thrust, gimbal});
-    } else if (const auto* ll = dynamic_cast<const LunarLanderEnv*>(&env)) {
-      LunarPoint p;
-      const b2Body* bodies[3] = {ll->lander(), ll->leg(0), ll->leg(1)};
-      for (int b = 0; b < 3; ++b) {
-        p.x[b] = bodies[b]->GetPosition().x;
-        p.y[b] = bodies[b]->GetPosition().y;
-        p.angle[b] = bodies[b]->GetAngle();
-      }
-      p.main = a ? ll->main_power() : 0.0f;
-      p.side = a ? ll->side_power() : 0.0f;
-      trace.lunar.push_back(p);
-      if (trace.terrain.empty()) {
-        for (int i = 0; i < lunar::kChunks; ++i) trace.terrain.push_back(ll->terrain_y(i));
-      }
-    }
+    if (recorder) recorder(trace, env, a);
   };
 
   const auto start = [&](int slot) {

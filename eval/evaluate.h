@@ -1,4 +1,4 @@
-// Evaluation: a fixed, seeded set of rocket episodes played by a policy file, the
+// Evaluation: a fixed, seeded set of an env's episodes played by a policy file, the
 // scripted heuristic or uniform random actions, and the statistics of how they end.
 #pragma once
 
@@ -68,6 +68,14 @@ struct EpisodeTrace {
   std::vector<LunarPoint> lunar;   // LunarLander: the same, for its bodies
   std::vector<float> terrain;      // LunarLander: the heights of its terrain's chunks, m
 };
+
+// Appends what the env's GIF scene draws of its state after a step (`action` nullptr: the
+// episode's start) to `trace`. `env` is of the env the recorder was found for.
+using TraceRecorder = void (*)(EpisodeTrace& trace, const Env& env, const float* action);
+
+// The recorder of the env named `env`, or nullptr for an env hoverslam-eval does not draw
+// (eval/env_traces.cc: one line per env).
+TraceRecorder FindTraceRecorder(const std::string& env);
 
 struct EvalResult {
   std::vector<EpisodeResult> episodes;  // in episode order

@@ -188,13 +188,7 @@ int main(int argc, char** argv) {
 
     if (!flags.render.empty()) {
       const auto r0 = std::chrono::steady_clock::now();
-      if (config.env_name == kDefaultEnvName) {
-        RenderGif(result.traces, config.env, flags.render);
-      } else if (config.env_name == "lunar_lander_continuous") {
-        RenderLunarGif(result.traces, flags.render);
-      } else {
-        throw std::invalid_argument("--render: no drawing for --env " + config.env_name);
-      }
+      RenderEnvGif(config.env_name, config.options(), result.traces, flags.render);
       spdlog::info("wrote {} ({} episodes, {} bytes) in {:.2f} s", flags.render,
                    result.traces.size(), std::filesystem::file_size(flags.render),
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count());

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/envs/lunar_lander/lunar_lander.h"
 #include "eval/gif_writer.h"
 #include "eval/render_scene.h"
 
@@ -305,6 +306,15 @@ void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& co
 void RenderLunarGif(const std::vector<EpisodeTrace>& episodes, const std::string& path,
                     const GifOptions& options) {
   WriteGif(*MakeLunarScene(options), episodes, path, options);
+}
+
+void RenderEnvGif(const std::string& env, const EnvOptions& env_options,
+                  const std::vector<EpisodeTrace>& episodes, const std::string& path,
+                  const GifOptions& options) {
+  // One line per env with a scene; its trace recorder is in env_traces.cc.
+  if (env == kDefaultEnvName) return RenderGif(episodes, env_options.rocket, path, options);
+  if (env == LunarLanderSpec().name) return RenderLunarGif(episodes, path, options);
+  throw std::invalid_argument("--render: no drawing for --env " + env);
 }
 
 }  // namespace hoverslam::eval

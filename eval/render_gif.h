@@ -39,4 +39,10 @@ void RenderGif(const std::vector<EpisodeTrace>& episodes, const RocketConfig& co
 void RenderLunarGif(const std::vector<EpisodeTrace>& episodes, const std::string& path,
                     const GifOptions& options = {});
 
+// The env named `env`'s episodes, drawn by its scene (one line per env in render_gif.cc).
+// Throws std::invalid_argument for an env without one.
+void RenderEnvGif(const std::string& env, const EnvOptions& env_options,
+                  const std::vector<EpisodeTrace>& episodes, const std::string& path,
+                  const GifOptions& options = {});
+
 }  // namespace hoverslam::eval
