@@ -15,11 +15,7 @@ void Require(bool ok, const std::string& message) {
 }  // namespace
 
 void ActorConfig::Validate() const {
-  try {
-    FindEnv(env_name);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--env: ") + e.what());
-  }
+  RequireKnownEnv(env_name);
   Require(!learner.empty(), "--learner must name the learner host");
   Require(trajectory_port > 0 && trajectory_port < 65536, "--trajectory-port must be in 1..65535");
   Require(weights_port > 0 && weights_port < 65536, "--weights-port must be in 1..65535");
@@ -34,8 +30,7 @@ void ActorConfig::Validate() const {
   const RocketSpawnConfig& spawn = env.spawn;
   Require(spawn.low_fraction >= 0 && spawn.low_fraction <= 1,
           "--curriculum-low-fraction must be in [0, 1]");
-  Require(spawn.low_fraction == 0 || (spawn.low_y_min > 0.5f * env.physics.rocket_height &&
-                                      spawn.low_y_min <= spawn.y_min),
+  Require(spawn.LowStartsFit(env.physics.rocket_height),
           "--curriculum-low-y-min must be above the resting height (" +
               std::to_string(0.5f * env.physics.rocket_height) + " m) and <= --env-spawn-y-min");
   zmq.Validate();

@@ -60,9 +60,8 @@ int main(int argc, char** argv) {
   AddCurveClientFlags(app, &config.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code;
   if (seed_flag->count() == 0) config.seed = SeedFromId(config.actor_id);
-  if (const std::string flag = GivenRocketFlag(app);
-      !flag.empty() && config.env_name != kDefaultEnvName) {
-    spdlog::error("{} sets the rocket; --env {} has no such setting", flag, config.env_name);
+  if (const std::string why = RocketFlagConflict(app, config.env_name); !why.empty()) {
+    spdlog::error("{}", why);
     return 2;
   }
 

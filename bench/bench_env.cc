@@ -55,17 +55,21 @@ std::vector<float> RandomActions(int count) {
   return a;
 }
 
-double SingleEnv() {
-  RocketEnv env(RocketConfig{}, 1);
-  float obs[kObsDim];
-  env.Reset(obs);
-  const std::vector<float> actions = RandomActions(4096 * kActDim);
+// One env of type E, made from `args`, stepped `steps` times with random actions and reset at
+// each episode's end. A local of its own type, not an Env&, so its steps are direct calls.
+template <typename E, typename... Args>
+double Single(int steps, const Args&... args) {
+  E env(args...);
+  const int act_dim = env.spec().act_dim;
+  std::vector<float> obs(env.spec().obs_dim);
+  env.Reset(obs.data());
+  const std::vector<float> actions = RandomActions(4096 * act_dim);
   return MedianRate(kRepeats, [&] {
-    for (int i = 0; i < kSteps; ++i) {
-      const StepResult r = env.Step(&actions[(i % 4096) * kActDim], obs);
-      if (r.terminated || r.truncated) env.Reset(obs);
+    for (int i = 0; i < steps; ++i) {
+      const StepResult r = env.Step(&actions[(i % 4096) * act_dim], obs.data());
+      if (r.terminated || r.truncated) env.Reset(obs.data());
     }
-    return kSteps;
+    return steps;
   });
 }
 
@@ -85,28 +89,14 @@ double Vec(const std::string& name, int n, int steps) {
 constexpr double kLunarTarget = 60000;
 constexpr int kLunarSteps = 40000;
 
-double SingleLunar() {
-  LunarLanderEnv env(1);
-  float obs[lunar::kObsDim];
-  env.Reset(obs);
-  const std::vector<float> actions = RandomActions(4096 * lunar::kActDim);
-  return MedianRate(kRepeats, [&] {
-    for (int i = 0; i < kLunarSteps; ++i) {
-      const StepResult r = env.Step(&actions[(i % 4096) * lunar::kActDim], obs);
-      if (r.terminated || r.truncated) env.Reset(obs);
-    }
-    return kLunarSteps;
-  });
-}
-
 }  // namespace
 
 int main() {
   const double box2d = BareBox2d();
-  const double single = SingleEnv();
+  const double single = Single<RocketEnv>(kSteps, RocketConfig{}, uint64_t{1});
   const double vec16 = Vec(kDefaultEnvName, 16, kSteps);
-  const double lunar = SingleLunar();
-  const double lunar16 = Vec("lunar_lander_continuous", 16, kLunarSteps);
+  const double lunar = Single<LunarLanderEnv>(kLunarSteps, uint64_t{1});
+  const double lunar16 = Vec(LunarLanderSpec().name, 16, kLunarSteps);
   std::printf("%-36s %14s\n", "case (median of 7, one core)", "steps/s");
   std::printf("%-36s %14.0f\n", "bare Box2D world, one box", box2d);
   std::printf("%-36s %14.0f\n", "RocketEnv (random actions)", single);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/build_info.h"
+#include "common/env.h"
 
 namespace hoverslam {
 
@@ -37,11 +38,14 @@ void AddRocketFlags(CLI::App& app, RocketConfig* c) {
           "crash reward lost per unit of excess over the landing limits");
 }
 
-std::string GivenRocketFlag(const CLI::App& app) {
+std::string RocketFlagConflict(const CLI::App& app, const std::string& env) {
+  if (env == kDefaultEnvName) return "";
   for (const CLI::Option* option : app.get_options()) {
     for (const std::string& name : option->get_lnames()) {
       const bool rocket = name.rfind("env-", 0) == 0 || name.rfind("curriculum-", 0) == 0;
-      if (rocket && option->count() > 0) return "--" + name;
+      if (rocket && option->count() > 0) {
+        return "--" + name + " sets the rocket; --env " + env + " has no such setting";
+      }
     }
   }
   return "";

@@ -26,9 +26,10 @@ CLI::Option* AddFlag(CLI::App& app, const std::string& name, T* value, const std
 // --env-* flags for the task parameters users most often change.
 void AddRocketFlags(CLI::App& app, RocketConfig* config);
 
-// The first rocket flag given (--env-* or --curriculum-*, on the command line or through its
-// environment variable), or "" when none: with another --env they would be ignored.
-std::string GivenRocketFlag(const CLI::App& app);
+// With an --env other than the rocket, the error for the first rocket flag given (--env-* or
+// --curriculum-*, on the command line or through its environment variable), which that env
+// would ignore; else "".
+std::string RocketFlagConflict(const CLI::App& app, const std::string& env);
 
 // --zmq-* flags for socket tuning, heartbeats included.
 void AddZmqFlags(CLI::App& app, ZmqConfig* config);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iterator>
+#include <string>
 
 namespace hoverslam {
 
@@ -24,7 +25,8 @@ std::string CheckSpec(const EnvSpec& s) {
     return "step_seconds must be positive and finite";
   }
   if (s.outcome_meanings.size() != std::size(kEndedOutcomes)) {
-    return "outcome_meanings needs 4 lines (landed, crashed, out_of_bounds, timeout)";
+    return "outcome_meanings needs " + std::to_string(std::size(kEndedOutcomes)) +
+           " lines (landed, crashed, out_of_bounds, timeout)";
   }
   if (s.return_buckets.empty()) return "return_buckets is empty";
   for (size_t i = 0; i < s.return_buckets.size(); ++i) {

@@ -1,6 +1,6 @@
 // The env seam: what every task tells the rest of the system about itself (EnvSpec), and
 // the single env that VecEnv, the actor, hoverslam-eval and the benchmarks step. A task
-// is one folder that implements Env, plus one line in common/env_registry.cc.
+// is one folder that implements Env, plus one entry in common/env_registry.cc.
 #pragma once
 
 #include <string>

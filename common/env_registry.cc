@@ -28,7 +28,7 @@ EnvEntry Rocket() {
 }
 
 EnvEntry LunarLander() {
-  return {"lunar_lander_continuous",
+  return {LunarLanderSpec().name,
           [](const EnvOptions&) { return LunarLanderSpec(); },
           [](const EnvOptions&, uint64_t seed) -> std::unique_ptr<Env> {
             return std::make_unique<LunarLanderEnv>(seed);
@@ -69,6 +69,14 @@ const EnvEntry& FindEnv(const std::string& name) {
     if (e.name == name) return e;
   }
   throw std::invalid_argument("unknown env '" + name + "' (known: " + EnvNames() + ")");
+}
+
+void RequireKnownEnv(const std::string& name) {
+  try {
+    FindEnv(name);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--env: ") + e.what());
+  }
 }
 
 std::string EnvNames() {

@@ -44,6 +44,9 @@ const std::vector<EnvEntry>& EnvRegistry();
 EnvSpec CheckedSpec(const EnvEntry& entry, const EnvOptions& options);
 // The entry named `name`; throws std::invalid_argument listing the known names.
 const EnvEntry& FindEnv(const std::string& name);
+// Throws std::invalid_argument "--env: unknown env ..." unless `name` is registered: the
+// config validation of every binary with --env.
+void RequireKnownEnv(const std::string& name);
 // "rocket|lunar_lander_continuous": for flag help and errors.
 std::string EnvNames();
 

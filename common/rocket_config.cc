@@ -54,8 +54,8 @@ void RocketConfig::Validate() const {
   NonNegative(s.omega_range, "spawn.omega_range");
   Require(s.low_fraction >= 0 && s.low_fraction <= 1, "spawn.low_fraction", "must be in [0, 1]");
   // Checked only when on: a spawn lowered below the default low_y_min needs no curriculum.
-  Require(s.low_fraction == 0 || (s.low_y_min > 0.5f * p.rocket_height && s.low_y_min <= s.y_min),
-          "spawn.low_y_min", "must be above the resting height and <= spawn.y_min");
+  Require(s.LowStartsFit(p.rocket_height), "spawn.low_y_min",
+          "must be above the resting height and <= spawn.y_min");
   NonNegative(s.wind_max, "spawn.wind_max");
 
   NonNegative(landing.max_tilt_deg, "landing.max_tilt_deg");

@@ -43,6 +43,12 @@ struct RocketSpawnConfig {
   // lower, at a height uniform in [low_y_min, y_min], the rest of the state drawn as above.
   float low_fraction = 0.0f;
   float low_y_min = 5.0f;
+
+  // Whether the low starts fit the task: the curriculum is off, or low_y_min is above the
+  // resting height (half the rocket) and at most y_min.
+  bool LowStartsFit(float rocket_height) const {
+    return low_fraction == 0 || (low_y_min > 0.5f * rocket_height && low_y_min <= y_min);
+  }
 };
 
 // What counts as a landing, at the first ground contact.

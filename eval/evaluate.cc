@@ -54,11 +54,7 @@ std::string_view ControllerName(ControllerKind kind) {
 }
 
 void EvalConfig::Validate() const {
-  try {
-    FindEnv(env_name);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--env: ") + e.what());
-  }
+  RequireKnownEnv(env_name);
   env.Validate();
   if (episodes < 1) {
     throw std::invalid_argument("episodes must be >= 1, got " + std::to_string(episodes));

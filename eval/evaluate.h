@@ -33,7 +33,7 @@ struct EvalConfig {
   // Throws std::invalid_argument naming the first bad field.
   void Validate() const;
   EnvOptions options() const { return EnvOptions{env}; }
-  EnvSpec spec() const { return FindEnv(env_name).spec(options()); }
+  EnvSpec spec() const { return CheckedSpec(FindEnv(env_name), options()); }
 };
 
 struct EpisodeResult {

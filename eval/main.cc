@@ -87,8 +87,7 @@ void PrintTable(const EvalSummary& s, const std::string& controller, const EvalC
   for (size_t k = 0; k < std::size(kEndedOutcomes); ++k) {
     const Outcome o = kEndedOutcomes[k];
     std::printf("  %-20s %6d  %6.1f%%   %s\n", std::string(OutcomeName(o)).c_str(), s.count(o),
-                100.0 * s.rate(o),
-                k < spec.outcome_meanings.size() ? spec.outcome_meanings[k].c_str() : "");
+                100.0 * s.rate(o), spec.outcome_meanings[k].c_str());
   }
   std::printf("mean return            %.2f (std %.2f)\n", s.mean_return, s.std_return);
   if (s.touchdowns > 0) {  // the rocket's impact statistics; other envs record none
@@ -149,9 +148,8 @@ int main(int argc, char** argv) {
   AddZmqFlags(app, &watch.zmq);
   AddCurveClientFlags(app, &watch.curve);
   if (int code = ParseFlags(app, argc, argv); code >= 0) return code == 0 ? 0 : 2;
-  if (const std::string flag = GivenRocketFlag(app);
-      !flag.empty() && config.env_name != kDefaultEnvName) {
-    spdlog::error("{} sets the rocket; --env {} has no such setting", flag, config.env_name);
+  if (const std::string why = RocketFlagConflict(app, config.env_name); !why.empty()) {
+    spdlog::error("{}", why);
     return 2;
   }
 

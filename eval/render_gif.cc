@@ -23,7 +23,6 @@ namespace {
 constexpr float kDegToRad = 3.14159265358979f / 180.0f;
 
 // Near palette entries, so flat areas quantise to one colour without banding.
-constexpr Rgb kSky{0.6, 0.83, 1.0};
 constexpr Rgb kGround{0.4, 0.33, 0.2};
 constexpr Rgb kPad{1.0, 0.83, 0.0};
 constexpr Rgb kBody{0.95, 0.95, 0.95};

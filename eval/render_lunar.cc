@@ -8,16 +8,12 @@ namespace {
 
 using namespace lunar;  // NOLINT: Gymnasium's constants
 
-constexpr Rgb kSky{0.6, 0.83, 1.0};
 constexpr Rgb kMoon{0.6, 0.6, 0.6};
 constexpr Rgb kPole{1.0, 1.0, 1.0};
 constexpr Rgb kFlag{0.8, 0.8, 0.0};
 constexpr Rgb kHull{0.5, 0.4, 0.9};
 constexpr Rgb kOutline{0.3, 0.3, 0.5};
 constexpr Rgb kFlame{1.0, 0.5, 0.0};
-
-// The hull, in pixels of Gymnasium's 30 px/m (LANDER_POLY).
-constexpr float kHullPoly[6][2] = {{-14, 17}, {-17, 0}, {-17, -10}, {17, -10}, {17, 0}, {14, 17}};
 
 class LunarScene : public Scene {
  public:
@@ -84,7 +80,7 @@ class LunarScene : public Scene {
     }
     if (p.side != 0) {  // a positive side action fires the left engine, pushing right
       const double dir = p.side > 0 ? 1 : -1, len = 0.6 * std::abs(p.side);
-      const double x0 = -dir * 17 / kScale, y0 = kSideEngineHeight / kScale;
+      const double x0 = -dir * kSideEngineX / kScale, y0 = kSideEngineHeight / kScale;
       SetColor(cr, kFlame);
       cairo_move_to(cr, x0, y0 - 3 / kScale);
       cairo_line_to(cr, x0 - dir * len, y0);
@@ -92,9 +88,9 @@ class LunarScene : public Scene {
       cairo_close_path(cr);
       cairo_fill(cr);
     }
-    cairo_move_to(cr, kHullPoly[0][0] / kScale, kHullPoly[0][1] / kScale);
+    cairo_move_to(cr, kLanderPoly[0][0] / kScale, kLanderPoly[0][1] / kScale);
     for (int i = 1; i < 6; ++i)
-      cairo_line_to(cr, kHullPoly[i][0] / kScale, kHullPoly[i][1] / kScale);
+      cairo_line_to(cr, kLanderPoly[i][0] / kScale, kLanderPoly[i][1] / kScale);
     cairo_close_path(cr);
     Fill(cr, kHull);
   }

@@ -16,6 +16,8 @@ struct Rgb {
 };
 inline void SetColor(cairo_t* cr, const Rgb& c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
+constexpr Rgb kSky{0.6, 0.83, 1.0};  // both scenes' sky, a palette entry
+
 class Scene {
  public:
   virtual ~Scene() = default;

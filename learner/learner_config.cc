@@ -33,11 +33,7 @@ void LearnerConfig::Validate() const {
   Require(keep_checkpoints > 0, "--keep-checkpoints must be > 0");
   Require(run_id.size() <= limits.max_string, "--run-id is too long");
   Require(republish_s > 0, "--republish-interval must be > 0");
-  try {
-    FindEnv(env);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--env: ") + e.what());
-  }
+  RequireKnownEnv(env);
   zmq.Validate();
   curve.Validate();
   ppo.Validate();

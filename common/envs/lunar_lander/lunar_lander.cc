@@ -12,8 +12,6 @@ using namespace lunar;  // NOLINT: the task's constants read as Gymnasium's
 
 namespace {
 
-// The hull, in pixels (Gymnasium's LANDER_POLY).
-constexpr float kLanderPoly[6][2] = {{-14, 17}, {-17, 0}, {-17, -10}, {17, -10}, {17, 0}, {14, 17}};
 constexpr uint16_t kGroundBits = 0x0001, kLanderBits = 0x0010, kLegBits = 0x0020;
 
 }  // namespace
@@ -210,7 +208,8 @@ StepResult LunarLanderEnv::Advance(const float* action, float* obs) {
     const float oy = -tip.y * d0 - side.y * arm;
     lander_->ApplyLinearImpulse(
         b2Vec2(-ox * kSideEnginePower * s_power, -oy * kSideEnginePower * s_power),
-        b2Vec2(pos.x + ox - tip.x * 17 / kScale, pos.y + oy + tip.y * kSideEngineHeight / kScale),
+        b2Vec2(pos.x + ox - tip.x * kSideEngineX / kScale,
+               pos.y + oy + tip.y * kSideEngineHeight / kScale),
         true);
   }
 

@@ -29,6 +29,9 @@ constexpr float kInitialRandom = 1000;  // N, the largest initial force on each 
 constexpr float kLegAway = 20, kLegDown = 18, kLegW = 2, kLegH = 8;
 constexpr float kLegSpringTorque = 40;
 constexpr float kSideEngineHeight = 14, kSideEngineAway = 12, kMainEngineYLocation = 4;
+constexpr float kSideEngineX = 17;  // px from the centre where a side impulse acts (Gymnasium's 17)
+// The hull, in pixels (LANDER_POLY).
+constexpr float kLanderPoly[6][2] = {{-14, 17}, {-17, 0}, {-17, -10}, {17, -10}, {17, 0}, {14, 17}};
 constexpr float kViewportW = 600, kViewportH = 400;
 constexpr float kW = kViewportW / kScale, kH = kViewportH / kScale;  // 20 x 13.33 m
 constexpr int kChunks = 11;
