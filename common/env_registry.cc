@@ -39,7 +39,7 @@ EnvEntry LunarLander() {
           // 3e-4, gamma 0.999, entropy 0.01), with the mirror, where the rocket's 8 x 10 scored
           // 238 after 1M env steps. Minibatches that small drove the adaptive lr up until the
           // policy collapsed, hence the fixed lr; annealed to 0 over the step budget, every seed
-          // of two lunar_bench runs scored 269-276 (README design notes).
+          // of three lunar_bench runs scored 265-276 (README design notes).
           {{"--minibatches", "256"},
            {"--epochs", "4"},
            {"--adaptive-lr", "false"},
